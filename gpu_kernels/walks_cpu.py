@@ -1,0 +1,170 @@
+"""CPU twin of the CUDA walk kernels (numba, parallel over updates, ``nogil``).
+
+One *walker* is the localized non-backtracking random walk of dyGRASS (spec ``dygrass.md`` §2):
+
+1. the first step picks uniformly among all ``deg(p)`` neighbours;
+2. later steps at ``v`` (arrived from ``u``) die if ``deg(v) == 1``; otherwise draw ``k`` uniform in
+   ``[0, deg(v) - 2]`` and take the last slot ``deg(v) - 1`` instead when slot ``k`` holds ``u``;
+3. ``deg == 0`` is death;
+4. after each step ``R += 1 / w``; in insertion mode (``capped``) the walker fails when ``w_e * R >= K``
+   (strict success ``w_e * R < K``; skipped on step 1 when ``first_step_exempt``); then reaching ``q``
+   is success; at most ``T`` steps.
+
+Draw number ``s`` (``s = 1 .. T``) of walker ``j`` of update ``uid`` is ``draw(walker_key(seed, uid, j), s, d)``
+(:mod:`sparsewire.kernels.rng`), so every backend reproduces every walk bit for bit.
+
+Aggregation over walkers ``0 .. W-1``: insertion needs only "any walker succeeded" (walkers run in index order
+and stop at the first success); deletion keeps the successful walker with the smallest ``R``, lowest index
+on ties.  A deletion walker stops as soon as ``R >= best``: it can no longer win, so pruning never changes
+the result.  Work per update is O(W * T) steps.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from sparsewire.kernels.rng import draw, walker_key
+
+#: Parallel numba kernels must not be entered from two Python threads at once (the default ``workqueue``
+#: threading layer is not thread-safe); every kernel already uses all cores, so serialising loses nothing.
+KERNEL_LOCK = threading.Lock()
+_CHUNK = 4
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _walk(start, deg, nbr, wt, p, q, w_e, K, T, key, capped, exempt_first, best, path):  # noqa: ANN001
+    """Run one walker; returns ``(steps, R, work)``: ``steps > 0`` on success.
+
+    When ``path`` has room for ``T + 1`` entries the visited vertices are written to it.
+    """
+    prev = np.int64(-1)
+    cur = np.int64(p)
+    R = 0.0
+    record = path.shape[0] > 0
+    if record:
+        path[0] = p
+    for s in range(1, T + 1):
+        d = np.int64(deg[cur])
+        base = start[cur]
+        if d == 0:
+            return 0, R, s - 1
+        if prev < 0:
+            k = draw(key, np.uint64(s), np.uint64(d))
+        else:
+            if d == 1:
+                return 0, R, s - 1
+            k = draw(key, np.uint64(s), np.uint64(d - 1))
+            if nbr[base + k] == prev:
+                k = d - 1
+        nxt = np.int64(nbr[base + k])
+        R += 1.0 / wt[base + k]
+        if record:
+            path[s] = nxt
+        if capped and (s >= 2 or not exempt_first) and w_e * R >= K:
+            return 0, R, s
+        if R >= best:
+            return 0, R, s
+        if nxt == q:
+            return s, R, s
+        prev = cur
+        cur = nxt
+    return 0, R, T
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def insertion_kernel(start, deg, nbr, wt, ps, qs, ws, uids, seed, K, T, W, exempt_first,  # noqa: ANN001
+                     found, steps, resist, winner, work):
+    """Insertion test for every update (parallel over updates, walkers in index order, early exit)."""
+    nopath = np.empty(0, np.int64)
+    inf = np.inf
+    for i in prange(ps.shape[0]):
+        found[i] = False
+        winner[i] = -1
+        steps[i] = 0
+        resist[i] = inf
+        tot = np.int64(0)
+        for j in range(W):
+            key = walker_key(np.uint64(seed), np.uint64(uids[i]), np.uint64(j))
+            st, R, wk = _walk(start, deg, nbr, wt, ps[i], qs[i], ws[i], K, T, key, True, exempt_first,
+                              inf, nopath)
+            tot += wk
+            if st > 0:
+                found[i] = True
+                winner[i] = j
+                steps[i] = st
+                resist[i] = R
+                break
+        work[i] = tot
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def deletion_kernel(start, deg, nbr, wt, ps, qs, uids, seed, T, W,  # noqa: ANN001
+                    found, steps, resist, winner, work, paths):
+    """Best (minimum-resistance, lowest-index) walker per update, and its vertex sequence in ``paths[i]``."""
+    nopath = np.empty(0, np.int64)
+    for i in prange(ps.shape[0]):
+        best = np.inf
+        bw = -1
+        bs = 0
+        tot = np.int64(0)
+        for j in range(W):
+            key = walker_key(np.uint64(seed), np.uint64(uids[i]), np.uint64(j))
+            st, R, wk = _walk(start, deg, nbr, wt, ps[i], qs[i], 1.0, np.inf, T, key, False, True,
+                              best, nopath)
+            tot += wk
+            if st > 0 and R < best:
+                best = R
+                bw = j
+                bs = st
+        found[i] = bw >= 0
+        winner[i] = bw
+        steps[i] = bs
+        resist[i] = best
+        work[i] = tot
+        if bw >= 0:
+            key = walker_key(np.uint64(seed), np.uint64(uids[i]), np.uint64(bw))
+            _walk(start, deg, nbr, wt, ps[i], qs[i], 1.0, np.inf, T, key, False, True, np.inf, paths[i])
+
+
+def run_insertion(view, ps, qs, ws, uids, *, seed, K, T, W, first_step_exempt):  # noqa: ANN001
+    """Launch :func:`insertion_kernel`; returns ``(found, steps, resistance, winner, work)`` arrays."""
+    b = len(ps)
+    found = np.zeros(b, np.bool_)
+    steps = np.zeros(b, np.int32)
+    resist = np.zeros(b, np.float64)
+    winner = np.zeros(b, np.int32)
+    work = np.zeros(b, np.int64)
+    if b:
+        with KERNEL_LOCK, numba.parallel_chunksize(_CHUNK):
+            insertion_kernel(view.start, view.deg, view.nbr, view.wt, _i64(ps), _i64(qs), _f64(ws), _i64(uids),
+                             np.uint64(seed), float(K), int(T), int(W), bool(first_step_exempt),
+                             found, steps, resist, winner, work)
+    return found, steps, resist, winner, work
+
+
+def run_deletion(view, ps, qs, uids, *, seed, T, W):  # noqa: ANN001
+    """Launch :func:`deletion_kernel`; returns ``(found, steps, resistance, winner, work, paths)``."""
+    b = len(ps)
+    found = np.zeros(b, np.bool_)
+    steps = np.zeros(b, np.int32)
+    resist = np.zeros(b, np.float64)
+    winner = np.zeros(b, np.int32)
+    work = np.zeros(b, np.int64)
+    paths = np.full((b, T + 1), -1, np.int64)
+    if b:
+        with KERNEL_LOCK, numba.parallel_chunksize(_CHUNK):
+            deletion_kernel(view.start, view.deg, view.nbr, view.wt, _i64(ps), _i64(qs), _i64(uids),
+                            np.uint64(seed), int(T), int(W), found, steps, resist, winner, work, paths)
+    return found, steps, resist, winner, work, paths
+
+
+def _i64(a):  # noqa: ANN001, ANN202
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _f64(a):  # noqa: ANN001, ANN202
+    return np.ascontiguousarray(a, dtype=np.float64)
