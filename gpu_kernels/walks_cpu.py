@@ -26,7 +26,6 @@ import threading
 import numba
 import numpy as np
 from numba import njit, prange
-
 from sparsewire.kernels.rng import draw, walker_key
 
 #: Parallel numba kernels must not be entered from two Python threads at once (the default ``workqueue``
@@ -130,6 +129,13 @@ def deletion_kernel(start, deg, nbr, wt, ps, qs, uids, seed, T, W,  # noqa: ANN0
             _walk(start, deg, nbr, wt, ps[i], qs[i], 1.0, np.inf, T, key, False, True, np.inf, paths[i])
 
 
+#: Serial twins for small batches: a parallel region costs a barrier per call, which is more than the walks
+#: of a few updates when cores are shared (and with one update there is nothing to share).
+insertion_kernel_serial = njit(cache=True, nogil=True)(insertion_kernel.py_func)
+deletion_kernel_serial = njit(cache=True, nogil=True)(deletion_kernel.py_func)
+_SERIAL_BELOW = 8
+
+
 def run_insertion(view, ps, qs, ws, uids, *, seed, K, T, W, first_step_exempt):  # noqa: ANN001
     """Launch :func:`insertion_kernel`; returns ``(found, steps, resistance, winner, work)`` arrays."""
     b = len(ps)
@@ -138,11 +144,13 @@ def run_insertion(view, ps, qs, ws, uids, *, seed, K, T, W, first_step_exempt): 
     resist = np.zeros(b, np.float64)
     winner = np.zeros(b, np.int32)
     work = np.zeros(b, np.int64)
-    if b:
+    args = (view.start, view.deg, view.nbr, view.wt, _i64(ps), _i64(qs), _f64(ws), _i64(uids),
+            np.uint64(seed), float(K), int(T), int(W), bool(first_step_exempt), found, steps, resist, winner, work)
+    if 0 < b < _SERIAL_BELOW:
+        insertion_kernel_serial(*args)
+    elif b:
         with KERNEL_LOCK, numba.parallel_chunksize(_CHUNK):
-            insertion_kernel(view.start, view.deg, view.nbr, view.wt, _i64(ps), _i64(qs), _f64(ws), _i64(uids),
-                             np.uint64(seed), float(K), int(T), int(W), bool(first_step_exempt),
-                             found, steps, resist, winner, work)
+            insertion_kernel(*args)
     return found, steps, resist, winner, work
 
 
@@ -155,10 +163,13 @@ def run_deletion(view, ps, qs, uids, *, seed, T, W):  # noqa: ANN001
     winner = np.zeros(b, np.int32)
     work = np.zeros(b, np.int64)
     paths = np.full((b, T + 1), -1, np.int64)
-    if b:
+    args = (view.start, view.deg, view.nbr, view.wt, _i64(ps), _i64(qs), _i64(uids),
+            np.uint64(seed), int(T), int(W), found, steps, resist, winner, work, paths)
+    if 0 < b < _SERIAL_BELOW:
+        deletion_kernel_serial(*args)
+    elif b:
         with KERNEL_LOCK, numba.parallel_chunksize(_CHUNK):
-            deletion_kernel(view.start, view.deg, view.nbr, view.wt, _i64(ps), _i64(qs), _i64(uids),
-                            np.uint64(seed), int(T), int(W), found, steps, resist, winner, work, paths)
+            deletion_kernel(*args)
     return found, steps, resist, winner, work, paths
 
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
-
 from sparsewire.kernels.rng import mix64
 
 MAX_VERTICES = 2**31 - 1
@@ -479,7 +478,7 @@ class DynamicGraph:
         """All edges as ``(u, v, w)`` with ``u < v``, sorted by ``(u, v)``."""
         us, vs, ws = _k_edges(self.start, self.deg, self.nbr, self.wt, self.n, self.m)
         order = np.lexsort((vs, us))
-        return us[order], vs[order], ws[order]
+        return us[order].astype(np.int64), vs[order].astype(np.int64), ws[order]
 
     def lists(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(deg, nbr, wt)`` with every block in its current order: the exact state walks depend on."""
