@@ -169,7 +169,7 @@ def _clique_number(pat: Pattern, peo: np.ndarray) -> int:
 
 
 # ---------------------------------------------------------------------------- results
-def _conv(graph: SignedGraph, **extra: Any) -> dict[str, Any]:
+def _conv(**extra: Any) -> dict[str, Any]:
     return {"graph": "underlying simple undirected graph (directions and signs ignored)",
             "peo": "v_1..v_n with every v_i simplicial in G[v_i..v_n]; the PEO is the reverse of the visit order",
             **extra}
@@ -253,7 +253,7 @@ def chordal_check(
     order = mcs_peo(pat)
     viol = find_violation(pat, order)
     ids = graph.ids
-    conv = _conv(graph, ordering="mcs")
+    conv = _conv(ordering="mcs")
     if viol is None:
         omega = _clique_number(pat, order)
         cl = _cliques_from_peo(pat, order) if cliques else []
@@ -328,7 +328,7 @@ def verify_peo(graph: SignedGraph, ordering: Sequence[Any]) -> PeoVerification:
             seen.add(k)
             idx.append(k)
     missing = [graph.ids[k] for k in range(graph.n) if k not in seen]
-    conv = _conv(graph)
+    conv = _conv()
     if dups or unknown or missing:
         return PeoVerification(False, None, {"missing": missing, "duplicates": dups, "unknown": unknown},
                                graph.warnings, conv)
@@ -399,7 +399,7 @@ def chordal_completion(graph: SignedGraph, *, method: str = "mcs_m") -> Completi
     if method != "mcs_m":
         raise InvalidInputError(f"completion method {method!r} is not available (supported: 'mcs_m')")
     pat = pattern_of(graph)
-    conv = _conv(graph, method="mcs_m")
+    conv = _conv(method="mcs_m")
     peo = mcs_peo(pat)
     if find_violation(pat, peo) is None:
         return CompletionResult([], True, graph.id_list(peo), _clique_number(pat, peo) - 1, True,
@@ -428,7 +428,7 @@ class CliquesResult:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
-def _not_chordal(graph: SignedGraph, res: ChordalResult) -> NotChordalError:
+def _not_chordal(res: ChordalResult) -> NotChordalError:
     return NotChordalError("graph is not chordal", details={"hole": res.hole, "violation": res.violation})
 
 
@@ -445,7 +445,7 @@ def maximal_cliques(graph: SignedGraph, *, require_chordal: bool = True) -> Cliq
         raise InvalidInputError("require_chordal=false is not supported: cliques are computed from a PEO")
     res = chordal_check(graph, cliques=True, upper_bound=False)
     if not res.chordal:
-        raise _not_chordal(graph, res)
+        raise _not_chordal(res)
     return CliquesResult(res.maximal_cliques, res.clique_number, res.treewidth, res.clique_number, res.peo,
                          res.warnings, res.conventions)
 
@@ -457,7 +457,7 @@ def chordal_treewidth(graph: SignedGraph) -> int:
     """
     res = chordal_check(graph, cliques=True, upper_bound=False)
     if not res.chordal:
-        raise _not_chordal(graph, res)
+        raise _not_chordal(res)
     return int(res.treewidth)
 
 

@@ -192,7 +192,8 @@ def observability(
     for m in modes:
         basis = [canonical_sign(b) for b in m["basis"].T]
         support = np.flatnonzero(np.max(np.abs(np.array(basis)), axis=0) > 1e-8)
-        out_modes.append({"eigenvalue": clean(m["eigenvalue"].real, tol), "eigenvalue_im": clean(m["eigenvalue"].imag, tol),
+        lam = m["eigenvalue"]
+        out_modes.append({"eigenvalue": clean(lam.real, tol), "eigenvalue_im": clean(lam.imag, tol),
                           "basis": [[clean(x, 1e-12) for x in b] for b in basis],
                           "support": graph.id_list(support)})
     krank = None
