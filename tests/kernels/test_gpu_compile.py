@@ -50,3 +50,18 @@ def test_flattened_nvrtc_source_compiles(arch, kernel_build_dir) -> None:  # noq
     ptx = _ptx(path, arch, kernel_build_dir)
     for name in KERNEL_NAMES:
         assert re.search(rf"\.entry\s+{name}\b", ptx)
+
+
+@needs_nvcc
+@pytest.mark.parametrize("arch", ARCHS)
+def test_kernels_fit_1024_threads_per_block(arch, kernel_build_dir) -> None:  # noqa: ANN001
+    """W = 1024 walkers means 1024-thread blocks: at most 64 registers per thread, no spills."""
+    path = kernel_build_dir / "flat_walks_regs.cu"
+    path.write_text(kernel_source())
+    cmd = [NVCC, "-cubin", f"-arch={arch}", *NVRTC_OPTIONS, "-Xptxas", "-v", "-o",
+           str(kernel_build_dir / f"walks_{arch}.cubin"), str(path)]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    regs = [int(x) for x in re.findall(r"Used (\d+) registers", res.stderr)]
+    assert len(regs) == len(KERNEL_NAMES) and max(regs) <= 64, res.stderr
+    assert "0 bytes spill stores" in res.stderr and not re.search(r"[1-9]\d* bytes spill", res.stderr)
