@@ -47,7 +47,7 @@ def walker_key(seed: np.uint64, uid: np.uint64, walker: np.uint64) -> np.uint64:
 def draw(key: np.uint64, step: np.uint64, d: np.uint64) -> np.int64:
     """Uniform integer in ``[0, d)`` for draw number ``step`` of the walker with ``key``; ``d < 2**32``."""
     x = mix64(key + step * GOLDEN)
-    return np.int64((((x >> _S32) * d) >> _S32))
+    return np.int64(((x >> _S32) * d) >> _S32)
 
 
 _MASK = (1 << 64) - 1

@@ -26,6 +26,7 @@ import threading
 import numba
 import numpy as np
 from numba import njit, prange
+
 from sparsewire.kernels.rng import draw, walker_key
 
 #: Parallel numba kernels must not be entered from two Python threads at once (the default ``workqueue``

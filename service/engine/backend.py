@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
 from sparsewire.errors import BackendUnavailableError
 from sparsewire.kernels import walks_cpu
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from sparsewire.engine.dyngraph import MAX_VERTICES
 from sparsewire.errors import InvalidBatchError
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
+
 from sparsewire.kernels.rng import mix64
 
 MAX_VERTICES = 2**31 - 1

@@ -12,6 +12,7 @@ import heapq
 
 import numpy as np
 from numba import njit
+
 from sparsewire.engine.dyngraph import DynamicGraph
 
 

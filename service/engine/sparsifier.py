@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
+
 from sparsewire.engine.backend import WalkBackend, select_backend
 from sparsewire.engine.batch import (
     ABSENT,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
 from sparsewire.engine.dyngraph import DynamicGraph, _positions
 
 

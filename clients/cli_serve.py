@@ -1,0 +1,41 @@
+"""``sparsewire serve``: run the HTTP/websocket service (every flag is also a SPARSEWIRE_* variable)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def register(sub: Any) -> None:
+    from sparsewire.settings import Settings  # noqa: PLC0415
+
+    p = sub.add_parser("serve", help="run the service", description=__doc__,
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for name, field in Settings.model_fields.items():
+        env = "REDIS_URL or SPARSEWIRE_REDIS_URL" if name == "redis_url" else f"SPARSEWIRE_{name.upper()}"
+        p.add_argument(_flag(name), dest=name, default=None, help=f"{field.description} (env {env})")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415
+
+    from sparsewire.api.app import create_app  # noqa: PLC0415
+    from sparsewire.settings import Settings  # noqa: PLC0415
+
+    given = {k: v for k, v in vars(args).items() if k in Settings.model_fields and v is not None}
+    try:
+        settings = Settings(**given)
+    except ValidationError as exc:
+        print(f"sparsewire serve: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                ws_max_size=64 * 2**20)
+    return 0

@@ -1,0 +1,105 @@
+"""The application factory: settings, Redis (embedded or external), durability check, recovery, routers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sparsewire import __version__
+from sparsewire.api import deltas, errors, graphs, ops, updates
+from sparsewire.engine.backend import select_backend
+from sparsewire.errors import StoreUnavailableError
+from sparsewire.metrics import Metrics
+from sparsewire.registry import Registry
+from sparsewire.settings import Settings
+from sparsewire.store.embedded import EmbeddedRedis
+from sparsewire.store.redis_store import GraphStore
+
+log = logging.getLogger("sparsewire")
+
+
+class BodyLimit:
+    """Reject requests whose declared ``Content-Length`` exceeds the limit with 413 before reading them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.limit):
+                body = b'{"error":{"code":"too_large","message":"request body exceeds %d bytes"}}' % self.limit
+                await send({"type": "http.response.start", "status": 413,
+                            "headers": [(b"content-type", b"application/json")]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+async def _wait_for_redis(redis: Redis, deadline_seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        try:
+            await redis.ping()
+            return
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            if time.monotonic() > deadline:
+                raise StoreUnavailableError(f"Redis not reachable after {deadline_seconds} s: {exc}") from exc
+            log.info("waiting for Redis: %s", exc)
+            await asyncio.sleep(0.5)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        backend = select_backend(settings.backend)
+        embedded = None
+        url = settings.redis_url
+        if url is None:
+            embedded = EmbeddedRedis(settings.data_dir / "redis")
+            url = await asyncio.to_thread(embedded.start)
+            log.info("embedded redis-server at %s (data in %s)", url, embedded.data_dir)
+        redis = Redis.from_url(url, retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3),
+                               retry_on_error=[RedisConnectionError, RedisTimeoutError], health_check_interval=30,
+                               max_connections=512)
+        try:
+            await _wait_for_redis(redis)
+            store = GraphStore(redis, durability=settings.durability,
+                               idempotency_ttl_seconds=settings.idempotency_ttl_seconds)
+            await store.check_durability()
+            metrics = Metrics(backend.name)
+            registry = Registry(store, settings, metrics)
+            app.state.settings, app.state.metrics, app.state.registry = settings, metrics, registry
+            app.state.redis_url = url
+            await registry.recover()
+            log.info("ready: %d graph(s) recovered, fsync=%s", len(registry.graphs), store.fsync_mode)
+            yield
+            registry.close()
+        finally:
+            await redis.aclose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+
+    app = FastAPI(title="sparsewire", version=__version__, lifespan=lifespan,
+                  description="Streaming spectral graph sparsification (dyGRASS) as a service.",
+                  generate_unique_id_function=lambda route: f"{route.tags[0]}-{route.name}" if route.tags
+                  else route.name)
+    errors.install(app)
+    for module in (graphs, updates, deltas, ops):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

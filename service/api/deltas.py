@@ -1,0 +1,102 @@
+"""``WS /v1/graphs/{name}/deltas``: the sparsifier's delta log, from a cursor, with heartbeats.
+
+Each subscriber reads the committed log (a Redis Stream) at its own pace, so the server holds no per-subscriber
+backlog; a subscriber that does not take a message within ``subscriber_send_timeout_seconds`` is disconnected
+(4408) and resumes from its last cursor.  Protocol: ``docs/websocket.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from redis.exceptions import RedisError
+
+from sparsewire.api.deps import websocket_allowed
+from sparsewire.api.errors import (
+    WS_CURSOR_FUTURE,
+    WS_CURSOR_TOO_OLD,
+    WS_NOT_FOUND,
+    WS_STORE_UNAVAILABLE,
+    WS_TOO_SLOW,
+    WS_UNAUTHORIZED,
+)
+
+router = APIRouter(tags=["deltas"])
+
+
+def delta_message(seq: int, fields: dict[bytes, bytes]) -> str:
+    kind = fields.get(b"type", b"batch").decode()
+    if kind == "reset":
+        return json.dumps({"type": "reset", "seq": seq, "cursor": str(seq),
+                           "reason": fields.get(b"reason", b"").decode()})
+    # the stored delta is already JSON: splice it in rather than decode and re-encode it
+    return f'{{"type":"delta","seq":{seq},"cursor":"{seq}","delta":{fields[b"delta"].decode()}}}'
+
+
+async def _send(ws: WebSocket, text: str, timeout: float) -> None:
+    await asyncio.wait_for(ws.send_text(text), timeout)
+
+
+@router.websocket("/v1/graphs/{name}/deltas")
+async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
+    app = ws.app
+    settings, registry, metrics = app.state.settings, app.state.registry, app.state.metrics
+    await ws.accept()
+    if not websocket_allowed(ws):
+        await ws.close(WS_UNAUTHORIZED, "missing or unknown bearer token")
+        return
+    graph = registry.graphs.get(name)
+    if graph is None:
+        await ws.close(WS_NOT_FOUND, f"graph {name!r} not found")
+        return
+    store = registry.store
+    head = graph.seq
+    if cursor is None:
+        after = head
+    elif not cursor.isdigit():
+        await ws.close(WS_CURSOR_FUTURE, "cursor must be a non-negative integer")
+        return
+    else:
+        after = int(cursor)
+        if after > head:
+            await ws.close(WS_CURSOR_FUTURE, "cursor from the future")
+            return
+        first = await store.first_seq(name)
+        if after < head and (first is None or after < first - 1):
+            metrics.subscriber_disconnects.labels("cursor_too_old").inc()
+            await ws.close(WS_CURSOR_TOO_OLD, "cursor too old")
+            return
+    metrics.subscribers.inc()
+    timeout = settings.subscriber_send_timeout_seconds
+    try:
+        await _send(ws, json.dumps({"type": "hello", "graph": name, "cursor": str(after), "head": str(head),
+                                    "heartbeat_seconds": settings.heartbeat_seconds}), timeout)
+        block_ms = int(settings.heartbeat_seconds * 1000)
+        while True:
+            entries = await store.read_blocking(name, after, block_ms=block_ms, count=100)
+            if not entries:
+                if name not in registry.graphs:
+                    await ws.close(WS_NOT_FOUND, f"graph {name!r} was deleted")
+                    return
+                await _send(ws, json.dumps({"type": "heartbeat", "cursor": str(after)}), timeout)
+                continue
+            if entries[0][0] != after + 1 and after > 0:
+                metrics.subscriber_disconnects.labels("cursor_too_old").inc()
+                await ws.close(WS_CURSOR_TOO_OLD, "cursor too old")
+                return
+            for seq, fields in entries:
+                metrics.delta_lag.observe(max(graph.seq - seq, 0))
+                await _send(ws, delta_message(seq, fields), timeout)
+                after = seq
+    except TimeoutError:
+        metrics.subscriber_disconnects.labels("too_slow").inc()
+        await ws.close(WS_TOO_SLOW, "subscriber too slow")
+    except WebSocketDisconnect:
+        pass
+    except RedisError:
+        metrics.redis_errors.inc()
+        await ws.close(WS_STORE_UNAVAILABLE, "store unavailable")
+    finally:
+        metrics.subscribers.dec()

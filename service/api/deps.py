@@ -1,0 +1,62 @@
+"""Dependencies: settings, the graph registry, the graph named in the path (or 404), and bearer-token roles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, WebSocket, status
+
+from sparsewire.registry import Registry
+from sparsewire.runtime import GraphRuntime
+from sparsewire.settings import ROLES, Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_registry(request: Request) -> Registry:
+    return request.app.state.registry
+
+
+def get_graph(name: str, request: Request) -> GraphRuntime:
+    return request.app.state.registry.get(name)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+GraphDep = Annotated[GraphRuntime, Depends(get_graph)]
+
+
+def role_of(settings: Settings, authorization: str | None) -> str | None:
+    """The role a request holds: ``admin`` when no tokens are configured, None when its token is unknown."""
+    tokens = settings.token_roles()
+    if not tokens:
+        return "admin"
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    return tokens.get(authorization[7:].strip())
+
+
+def require(role: str):  # noqa: ANN201
+    """Route guard: the caller's token must carry ``role`` or a stronger one (read < write < admin)."""
+    need = ROLES.index(role)
+
+    def guard(request: Request) -> None:
+        held = role_of(request.app.state.settings, request.headers.get("authorization"))
+        if held is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="missing or unknown bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if ROLES.index(held) < need:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"this route needs the {role!r} role")
+
+    return Depends(guard)
+
+
+def websocket_allowed(ws: WebSocket, role: str = "read") -> bool:
+    """Websockets send the token as ``Authorization: Bearer`` or as ``?token=``."""
+    header = ws.headers.get("authorization")
+    if not header and ws.query_params.get("token"):
+        header = f"Bearer {ws.query_params['token']}"
+    held = role_of(ws.app.state.settings, header)
+    return held is not None and ROLES.index(held) >= ROLES.index(role)

@@ -1,0 +1,55 @@
+"""One table from error codes to HTTP status codes and websocket close codes, and the JSON error body."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from sparsewire.errors import SparsewireError
+
+HTTP_STATUS = {
+    "invalid_input": status.HTTP_422_UNPROCESSABLE_CONTENT,
+    "invalid_batch": status.HTTP_422_UNPROCESSABLE_CONTENT,
+    "parse_error": status.HTTP_422_UNPROCESSABLE_CONTENT,
+    "not_found": status.HTTP_404_NOT_FOUND,
+    "conflict": status.HTTP_409_CONFLICT,
+    "not_chordal": status.HTTP_409_CONFLICT,
+    "too_large": status.HTTP_413_CONTENT_TOO_LARGE,
+    "backend_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+    "store_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+#: Websocket close codes (4000–4999 are application codes).
+WS_CURSOR_FUTURE = 4400
+WS_UNAUTHORIZED = 4401
+WS_NOT_FOUND = 4404
+WS_TOO_SLOW = 4408
+WS_CURSOR_TOO_OLD = 4410
+WS_STORE_UNAVAILABLE = 4503
+
+
+def error_body(code: str, message: str, details: object = None) -> dict[str, object]:
+    body: dict[str, object] = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details  # type: ignore[index]
+    return body
+
+
+async def _sparsewire_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SparsewireError)
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=HTTP_STATUS.get(exc.code, 500))
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [{"loc": list(e.get("loc", ())), "error": e.get("msg", "")} for e in exc.errors()]
+    first = details[0] if details else {"loc": [], "error": "invalid request"}
+    message = f"invalid request at {'.'.join(map(str, first['loc']))}: {first['error']}"
+    return JSONResponse(error_body("invalid_request", message, details),
+                        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(SparsewireError, _sparsewire_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

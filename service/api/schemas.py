@@ -1,0 +1,109 @@
+"""Request and response models of the HTTP API (shared with the Python client)."""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NodeId = Annotated[int, Field(ge=0, le=2**53)] | Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Params(BaseModel):
+    """dyGRASS parameters of a graph."""
+
+    model_config = ConfigDict(extra="forbid")
+    K: float = Field(10.0, gt=0, le=1e12, description="distortion threshold")
+    steps: int = Field(100, ge=1, le=4096, description="T: maximum edges per walker")
+    walkers: int = Field(512, ge=1, le=1024, description="W: walkers per update")
+    seed: int = Field(0, ge=0, lt=2**63)
+    offtree_ratio: float = Field(0.10, ge=0, le=1, description="off-tree budget of the initial sparsifier / |V|")
+    batch_semantics: Literal["snapshot", "sequential"] = "snapshot"
+    first_step_exempt: bool = False
+    loop_erase: bool = False
+    recheck_deletions: bool = False
+
+
+class GraphCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(..., min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+    directed: bool = False
+    signed: bool = False
+    node_ids: Literal["int", "str"] = "int"
+    params: Params = Field(default_factory=Params)
+
+
+class GraphInfo(BaseModel):
+    name: str
+    directed: bool
+    signed: bool
+    node_ids: str
+    params: dict[str, Any]
+    backend: str
+    nodes: int
+    edges: int
+    sparsifier_edges: int
+    density: float
+    seq: int
+    cursor: str
+    created: str | None = None
+    warnings: list[str] | None = None
+
+
+class GraphList(BaseModel):
+    data: list[GraphInfo]
+    count: int
+
+
+class Operation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["insert", "delete"]
+    u: NodeId
+    v: NodeId
+    w: float | None = Field(None, description="weight (insertions; default 1.0)")
+
+
+class UpdateBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ops: list[Operation] = Field(..., max_length=1_000_000)
+
+
+class OpResult(BaseModel):
+    status: Literal["applied", "merged", "absent"]
+    action: Literal["added", "skipped", "removed", "recovered", "unchanged", "reweighted"]
+
+
+class Delta(BaseModel):
+    added: list[list[Any]] = Field(description="[u, v, w] edges that joined the sparsifier")
+    removed: list[list[Any]] = Field(description="[u, v] edges that left the sparsifier")
+    reweighted: list[list[Any]] = Field(description="[u, v, w] sparsifier edges with a new weight")
+
+
+class UpdateReply(BaseModel):
+    seq: int
+    cursor: str
+    results: list[OpResult]
+    delta: Delta
+    stats: dict[str, float]
+
+
+class EdgeSnapshot(BaseModel):
+    cursor: str
+    seq: int
+    nodes: int
+    count: int
+    edges: list[list[Any]]
+
+
+class Quality(BaseModel):
+    kappa: float | None
+    density: float
+    nodes: int
+    edges: int
+    sparsifier_edges: int
+    components_graph: int
+    components_sparsifier: int
+    cursor: str
+    seconds: float
+
+
+class ErrorBody(BaseModel):
+    error: dict[str, Any]

@@ -1,0 +1,294 @@
+"""Per-graph single writers: the only place where stored graphs change.
+
+``HTTP → validation → GraphRuntime.apply (one writer per graph: an asyncio lock) → engine in a worker thread →
+one atomic durable Redis commit → reply``; subscribers read the committed log from Redis.  If the commit
+fails, the in-memory graph is ahead of what is durable: it is reloaded from Redis before the next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sparsewire.engine.batch import ACTIONS, DELETE, INSERT, STATUS, BatchResult, EdgeBatch, SparsifierDelta
+from sparsewire.engine.dyngraph import DynamicGraph
+from sparsewire.engine.sparsifier import Sparsifier, SparsifierParams
+from sparsewire.errors import (
+    ConflictError,
+    InvalidBatchError,
+    InvalidInputError,
+    NotFoundError,
+    StoreUnavailableError,
+    TooLargeError,
+)
+from sparsewire.idmap import IdMap
+from sparsewire.metrics import Metrics
+from sparsewire.settings import Settings
+from sparsewire.store import codec
+from sparsewire.store.redis_store import GraphStore
+
+OP_KINDS = {"insert": INSERT, "delete": DELETE}
+
+
+@dataclass(frozen=True)
+class Op:
+    """One validated-shape operation from a request (ids still external)."""
+
+    op: str
+    u: object
+    v: object
+    w: float | None = None
+
+
+def body_hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class GraphRuntime:
+    """One stored graph: its sparsifier, id map and sequence number, guarded by one writer lock."""
+
+    def __init__(self, name: str, info: dict[str, Any], sparsifier: Sparsifier, ids: IdMap, seq: int, *,
+                 store: GraphStore, settings: Settings, metrics: Metrics, executor: ThreadPoolExecutor) -> None:
+        self.name = name
+        self.info = info
+        self.sparsifier = sparsifier
+        self.ids = ids
+        self.seq = seq
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics
+        self.executor = executor
+        self.lock = asyncio.Lock()
+        self.ops_since_snapshot = 0
+        self.stale = False
+        self._publish_sizes()
+
+    # ------------------------------------------------------------------ construction and recovery
+    @classmethod
+    def empty(cls, name: str, info: dict[str, Any], **deps: Any) -> GraphRuntime:
+        params = SparsifierParams(**info["params"])
+        s = Sparsifier(DynamicGraph(0), DynamicGraph(0), params, backend=deps["settings"].backend)
+        return cls(name, info, s, IdMap(info["node_ids"]), 0, **deps)
+
+    @classmethod
+    async def load(cls, name: str, store: GraphStore, **deps: Any) -> GraphRuntime:
+        """Snapshot, then replay of the log after it: the same path as at start-up."""
+        meta = await store.meta(name)
+        if meta is None:
+            raise NotFoundError(f"graph {name!r} not found")
+        rt = cls.empty(name, meta["info"], store=store, **deps)
+        await rt._restore(meta)
+        return rt
+
+    async def _restore(self, meta: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        after = -1
+        if meta["snap_seq"] >= 0:
+            blob = await self.store.read_snapshot(self.name)
+            if blob is None:
+                raise StoreUnavailableError(f"graph {self.name!r}: snapshot missing at seq {meta['snap_seq']}")
+            self.sparsifier, self.ids = await loop.run_in_executor(
+                self.executor, lambda: codec.decode_snapshot(blob, backend=self.settings.backend))
+            after = meta["snap_seq"]
+        while True:
+            entries = await self.store.log_after(self.name, after, count=500)
+            if not entries:
+                break
+            for _entry_seq, fields in entries:
+                if fields.get(b"type") == b"batch":
+                    runs = codec.decode_runs(fields[b"runs"])
+                    self.ids = _ids_with(self.ids, fields)
+                    await loop.run_in_executor(self.executor, self.sparsifier.replay, runs, int(fields[b"n_ops"]))
+            after = entries[-1][0]
+        self.seq = meta["seq"]
+        self.stale = False
+        self._publish_sizes()
+
+    async def reload(self) -> None:
+        meta = await self.store.meta(self.name)
+        if meta is None:
+            raise NotFoundError(f"graph {self.name!r} not found")
+        fresh = GraphRuntime.empty(self.name, meta["info"], store=self.store, settings=self.settings,
+                                   metrics=self.metrics, executor=self.executor)
+        await fresh._restore(meta)
+        self.sparsifier, self.ids, self.seq, self.stale = fresh.sparsifier, fresh.ids, fresh.seq, False
+
+    # ------------------------------------------------------------------ updates
+    async def apply(self, ops: Sequence[Op], *, idempotency_key: str | None = None,
+                    request_hash: str | None = None) -> dict[str, Any]:
+        """Apply one batch atomically and durably; returns the reply body."""
+        started = time.perf_counter()
+        async with self.lock:
+            if self.stale:
+                await self.reload()
+            if idempotency_key:
+                stored = await self.store.idempotent_reply(self.name, idempotency_key)
+                if stored is not None:
+                    record = json.loads(stored)
+                    if record["hash"] != request_hash:
+                        raise InvalidInputError(
+                            f"Idempotency-Key {idempotency_key!r} was used before with a different request body")
+                    return record["reply"]
+            ids_before = len(self.ids.names)
+            try:
+                batch = self._to_batch(ops)
+            except InvalidInputError:
+                self.ids.rollback(ids_before)
+                raise
+            loop = asyncio.get_running_loop()
+            try:
+                result: BatchResult = await loop.run_in_executor(self.executor, self.sparsifier.apply, batch)
+            except InvalidInputError:
+                self.ids.rollback(ids_before)
+                raise
+            reply = self._reply(result, self.seq + 1)
+            fields = {"type": "batch", "seq": self.seq + 1, "n_ops": len(batch), "first_uid": result.first_uid,
+                      "delta": json.dumps(reply["delta"]), "runs": codec.encode_runs(result.runs),
+                      "new_ids": json.dumps(self.ids.names[ids_before:])}
+            record = (idempotency_key, json.dumps({"hash": request_hash, "reply": reply}).encode()) \
+                if idempotency_key else None
+            try:
+                await self.store.commit(self.name, self.seq + 1, fields, record)
+            except StoreUnavailableError:
+                self.stale = True
+                self.metrics.redis_errors.inc()
+                self.metrics.batches.labels("store_error").inc()
+                raise
+            self.seq += 1
+            self.ops_since_snapshot += len(batch)
+            self._count(batch, result)
+            if self.ops_since_snapshot >= self.settings.snapshot_every_ops:
+                await self._snapshot()
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        return reply
+
+    def _to_batch(self, ops: Sequence[Op]) -> EdgeBatch:
+        if len(ops) > self.settings.max_ops_per_batch:
+            raise TooLargeError(f"batch has {len(ops)} operations; the limit is {self.settings.max_ops_per_batch}")
+        kinds = np.array([OP_KINDS.get(o.op, -1) for o in ops], np.int8)
+        us, bad_u = self.ids.to_internal([o.u for o in ops], create=True)
+        vs, bad_v = self.ids.to_internal([o.v for o in ops], create=True)
+        ws = np.array([np.nan if o.w is None else o.w for o in ops], np.float64)
+        bad = [{"index": i, "error": f"bad node id for a {self.ids.kind} graph"} for i in sorted(set(bad_u + bad_v))]
+        if bad:
+            raise InvalidBatchError(f"{len(bad)} invalid operation(s): op {bad[0]['index']}: {bad[0]['error']}",
+                                    details=bad)
+        inserts = int((kinds == INSERT).sum())
+        if self.sparsifier.graph.m + inserts > self.settings.max_graph_edges:
+            raise TooLargeError(f"graph would exceed {self.settings.max_graph_edges} edges")
+        return EdgeBatch(kinds, us, vs, ws)
+
+    def _reply(self, result: BatchResult, seq: int) -> dict[str, Any]:
+        status = [STATUS[s] for s in result.status.tolist()]
+        action = [ACTIONS[a] for a in result.action.tolist()]
+        return {"seq": seq, "cursor": str(seq),
+                "results": [{"status": s, "action": a} for s, a in zip(status, action, strict=True)],
+                "delta": self.delta_json(result.delta),
+                "stats": {"walks": int(result.stats["walks"]), "walker_steps": int(result.stats["walker_steps"]),
+                          "recovered_edges": int(result.stats["recovered_edges"]),
+                          "engine_seconds": round(result.stats["seconds"], 6)}}
+
+    def delta_json(self, d: SparsifierDelta) -> dict[str, list[list[Any]]]:
+        ext = self.ids.to_external
+        return {"added": [list(t) for t in zip(ext(d.added[0]), ext(d.added[1]), d.added[2].tolist(), strict=True)],
+                "removed": [list(t) for t in zip(ext(d.removed[0]), ext(d.removed[1]), strict=True)],
+                "reweighted": [list(t) for t in zip(ext(d.reweighted[0]), ext(d.reweighted[1]),
+                                                    d.reweighted[2].tolist(), strict=True)]}
+
+    def _count(self, batch: EdgeBatch, result: BatchResult) -> None:
+        m = self.metrics
+        for kind, name in ((INSERT, "insert"), (DELETE, "delete")):
+            sel = batch.kind == kind
+            if sel.any():
+                acts, counts = np.unique(result.action[sel], return_counts=True)
+                for a, c in zip(acts.tolist(), counts.tolist(), strict=True):
+                    m.updates.labels(name, ACTIONS[a]).inc(c)
+        m.batches.labels("ok").inc()
+        m.walker_steps.labels(self.sparsifier.backend.name).inc(result.stats["walker_steps"])
+        self._publish_sizes()
+
+    def _publish_sizes(self) -> None:
+        s = self.sparsifier
+        self.metrics.nodes.labels(self.name).set(s.graph.n)
+        self.metrics.edges.labels(self.name).set(s.graph.m)
+        self.metrics.sparsifier_edges.labels(self.name).set(s.sparsifier.m)
+
+    async def _snapshot(self) -> None:
+        loop = asyncio.get_running_loop()
+        blob = await loop.run_in_executor(self.executor, codec.encode_snapshot, self.sparsifier, self.ids)
+        await self.store.write_snapshot(self.name, self.seq, blob)
+        self.ops_since_snapshot = 0
+        first = max(1, self.seq - self.settings.log_retention + 1)
+        await self.store.trim(self.name, first)
+
+    # ------------------------------------------------------------------ import
+    async def import_graph(self, data: bytes, fmt: str) -> dict[str, Any]:
+        """Load a whole graph file into this (empty) graph and build the initial sparsifier."""
+        from sparsewire.engine.mmio import read_graph  # noqa: PLC0415
+
+        loop = asyncio.get_running_loop()
+        async with self.lock:
+            if self.sparsifier.graph.m or self.sparsifier.graph.n:
+                raise ConflictError(f"graph {self.name!r} is not empty; import needs an empty graph")
+            gd = await loop.run_in_executor(self.executor, lambda: read_graph(data, fmt=fmt))
+            if len(gd.u) > self.settings.max_graph_edges:
+                raise TooLargeError(f"file has {len(gd.u)} edges; the limit is {self.settings.max_graph_edges}")
+            ids, n, u, v = _import_ids(self.ids.kind, gd)
+            params = self.sparsifier.params
+            s = await loop.run_in_executor(
+                self.executor, lambda: Sparsifier.from_edges(n, u, v, gd.w, params=params,
+                                                             backend=self.sparsifier.backend))
+            blob = await loop.run_in_executor(self.executor, codec.encode_snapshot, s, ids)
+            seq = self.seq + 1
+            await self.store.commit_reset(self.name, seq, blob, {"type": "reset", "seq": seq, "reason": "import"})
+            self.sparsifier, self.ids, self.seq = s, ids, seq
+            self.ops_since_snapshot = 0
+            self._publish_sizes()
+            return {"seq": seq, "cursor": str(seq), "warnings": list(gd.warnings), **self.describe()}
+
+    # ------------------------------------------------------------------ reads
+    def describe(self) -> dict[str, Any]:
+        s = self.sparsifier
+        return {"name": self.name, "directed": self.info["directed"], "signed": self.info["signed"],
+                "node_ids": self.info["node_ids"], "params": s.params.to_dict(), "backend": s.backend.name,
+                "nodes": s.graph.n, "edges": s.graph.m, "sparsifier_edges": s.sparsifier.m,
+                "density": round(s.density(), 6), "seq": self.seq, "cursor": str(self.seq),
+                "created": self.info.get("created")}
+
+    async def read(self, fn: Any, *args: Any) -> Any:
+        """Run a read-only function of the sparsifier in a worker thread while no batch is being applied."""
+        async with self.lock:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+
+def _ids_with(ids: IdMap, fields: dict[bytes, bytes]) -> IdMap:
+    """Replay the string ids a logged batch created."""
+    if ids.kind == "str" and b"new_ids" in fields:
+        for name in json.loads(fields[b"new_ids"]):
+            ids.index[name] = len(ids.names)
+            ids.names.append(name)
+    return ids
+
+
+def _import_ids(kind: str, gd: Any) -> tuple[IdMap, int, np.ndarray, np.ndarray]:
+    if kind == "str":
+        names = [str(x) for x in gd.node_ids] if gd.node_ids is not None else [str(i + gd.base) for i in range(gd.n)]
+        return IdMap("str", names=names), gd.n, gd.u, gd.v
+    if gd.node_ids is None:
+        return IdMap("int", base=gd.base), gd.n, gd.u, gd.v
+    ext = np.asarray(gd.node_ids)
+    if ext.dtype.kind not in "iu":
+        raise InvalidInputError("this graph has integer node ids but the file uses non-integer ids")
+    if ext.min() < 0:
+        raise InvalidInputError("negative node ids in the file")
+    u, v = ext[gd.u], ext[gd.v]
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    return IdMap("int", base=0), int(ext.max()) + 1, lo, hi

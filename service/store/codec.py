@@ -1,0 +1,61 @@
+"""Binary encodings of snapshots and replay records: numpy arrays in an ``.npz`` container, zstd-compressed."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import zstandard
+
+from sparsewire.engine.batch import Run
+from sparsewire.engine.dyngraph import DynamicGraph
+from sparsewire.engine.sparsifier import Sparsifier, SparsifierParams
+from sparsewire.idmap import IdMap
+
+_LEVEL = 3
+
+
+def _pack(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return zstandard.ZstdCompressor(level=_LEVEL).compress(buf.getvalue())
+
+
+def _unpack(blob: bytes) -> dict[str, np.ndarray]:
+    raw = zstandard.ZstdDecompressor().decompress(blob)
+    with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def encode_snapshot(s: Sparsifier, ids: IdMap) -> bytes:
+    """G and H with every neighbour order, the RNG update counter, parameters and the id map."""
+    gd, gn, gw = s.graph.lists()
+    hd, hn, hw = s.sparsifier.lists()
+    header = {"n": s.n, "next_uid": s.next_uid, "params": s.params.to_dict(), "ids": ids.to_state()}
+    return _pack({"header": np.frombuffer(json.dumps(header).encode(), np.uint8), "g_deg": gd, "g_nbr": gn,
+                  "g_wt": gw, "h_deg": hd, "h_nbr": hn, "h_wt": hw})
+
+
+def decode_snapshot(blob: bytes, *, backend: str) -> tuple[Sparsifier, IdMap]:
+    a = _unpack(blob)
+    header = json.loads(a["header"].tobytes().decode())
+    n = int(header["n"])
+    g = DynamicGraph.from_lists(n, a["g_deg"], a["g_nbr"], a["g_wt"])
+    h = DynamicGraph.from_lists(n, a["h_deg"], a["h_nbr"], a["h_wt"])
+    s = Sparsifier(g, h, SparsifierParams(**header["params"]), next_uid=int(header["next_uid"]), backend=backend)
+    return s, IdMap.from_state(header["ids"])
+
+
+def encode_runs(runs: list[Run]) -> bytes:
+    arrays: dict[str, np.ndarray] = {"kinds": np.array([r.kind for r in runs], np.int8)}
+    for i, r in enumerate(runs):
+        for field in ("u", "v", "w", "h_added_u", "h_added_v", "h_added_w"):
+            arrays[f"{i}_{field}"] = getattr(r, field)
+    return _pack(arrays)
+
+
+def decode_runs(blob: bytes) -> list[Run]:
+    a = _unpack(blob)
+    return [Run(int(k), *(a[f"{i}_{f}"] for f in ("u", "v", "w", "h_added_u", "h_added_v", "h_added_w")))
+            for i, k in enumerate(a["kinds"].tolist())]
