@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+
 from sparsewire.engine.h0 import default_rounds, initial_sparsifier
 from sparsewire.engine.mmio import read_graph
 from sparsewire.engine.quality import components, kappa

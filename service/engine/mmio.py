@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import numpy as np
+
 from sparsewire.errors import ParseError
 
 __all__ = ["GraphData", "read_graph", "write_edge_csv", "write_matrix_market"]

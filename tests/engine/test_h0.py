@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
+
 from sparsewire.engine.h0 import initial_sparsifier, spanning_forest
 from sparsewire.engine.mmio import read_graph
 from sparsewire.engine.quality import kappa

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io as sio
+
 from sparsewire.engine.mmio import GraphData, read_graph, write_edge_csv, write_matrix_market
 from sparsewire.errors import ParseError
 

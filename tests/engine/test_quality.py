@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.linalg as sla
 import scipy.sparse as sp
+
 from sparsewire.engine.h0 import spanning_forest
 from sparsewire.engine.mmio import read_graph
 from sparsewire.engine.quality import components, density, kappa, laplacian
