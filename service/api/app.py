@@ -17,7 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sparsewire import __version__
-from sparsewire.api import deltas, errors, graphs, ops, updates
+from sparsewire.api import deltas, errors, graphs, ingest, ops, updates
 from sparsewire.engine.backend import select_backend
 from sparsewire.errors import StoreUnavailableError
 from sparsewire.metrics import Metrics
@@ -61,6 +61,29 @@ async def _wait_for_redis(redis: Redis, deadline_seconds: float = 60.0) -> None:
             await asyncio.sleep(0.5)
 
 
+def _install_openapi(app: FastAPI) -> None:
+    """Add the request models that routes parse by content type themselves (JSON or NDJSON) to the schema."""
+    from fastapi.openapi.utils import get_openapi  # noqa: PLC0415
+
+    from sparsewire.api.ingest import IngestFrame  # noqa: PLC0415
+    from sparsewire.api.schemas import UpdateBatch  # noqa: PLC0415
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        comps = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (UpdateBatch, IngestFrame):
+            js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in js.pop("$defs", {}).items():
+                comps.setdefault(name, definition)
+            comps[model.__name__] = js
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -99,7 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   generate_unique_id_function=lambda route: f"{route.tags[0]}-{route.name}" if route.tags
                   else route.name)
     errors.install(app)
-    for module in (graphs, updates, deltas, ops):
+    _install_openapi(app)
+    for module in (graphs, updates, ingest, deltas, ops):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

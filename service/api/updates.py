@@ -1,12 +1,18 @@
-"""Edge updates: one atomic, durable batch per request."""
+"""Edge updates: one atomic, durable batch per request (JSON), or a stream of batches (NDJSON)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from sparsewire.api.deps import GraphDep, require
+from sparsewire.api.ingest import IngestFrame, ndjson_acks
 from sparsewire.api.schemas import UpdateBatch, UpdateReply
 from sparsewire.errors import InvalidInputError
 from sparsewire.runtime import Op, body_hash
@@ -14,16 +20,50 @@ from sparsewire.runtime import Op, body_hash
 router = APIRouter(prefix="/v1/graphs", tags=["updates"])
 
 
-@router.post("/{name}/updates", response_model=UpdateReply, dependencies=[require("write")])
-async def post_updates(graph: GraphDep, batch: UpdateBatch,
-                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict:
+class DuplexStreamingResponse(StreamingResponse):
+    """Streams while the request body is still being read (NDJSON in, NDJSON out).
+
+    Starlette's StreamingResponse listens for a disconnect by reading ``receive`` during the response on ASGI
+    servers older than spec 2.4, which would steal the request body's chunks; the body reader here sees the
+    disconnect itself.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.stream_response(send)
+        except OSError as exc:
+            raise ClientDisconnect() from exc
+
+_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/UpdateBatch"}},
+    "application/x-ndjson": {"schema": {"$ref": "#/components/schemas/IngestFrame"},
+                             "description": "one IngestFrame per line; the reply has one acknowledgement per line"},
+}}}
+
+
+@router.post("/{name}/updates", response_model=UpdateReply, dependencies=[require("write")], openapi_extra=_BODY,
+             responses={200: {"content": {"application/x-ndjson": {}}}})
+async def post_updates(graph: GraphDep, request: Request,
+                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None):  # noqa: ANN201
     """Apply a batch of insertions/deletions atomically; the reply comes once the batch is durable.
 
     With an ``Idempotency-Key`` a retry returns the stored reply and applies nothing twice; the same key with
-    a different body is rejected (422).
+    a different body is rejected (422).  With ``Content-Type: application/x-ndjson`` the body is a stream of
+    ``{"id", "ops"}`` frames, acknowledged line by line (see ``docs/websocket.md``).
     """
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/x-ndjson":
+        return DuplexStreamingResponse(ndjson_acks(graph, request.stream(), request.app.state.metrics),
+                                 media_type="application/x-ndjson")
+    try:
+        batch = UpdateBatch.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
     if idempotency_key is not None and not idempotency_key.strip():
         raise InvalidInputError("Idempotency-Key must not be empty")
     ops = [Op(o.op, o.u, o.v, 1.0 if (o.op == "insert" and o.w is None) else o.w) for o in batch.ops]
     return await graph.apply(ops, idempotency_key=idempotency_key,
                              request_hash=body_hash(batch.model_dump()) if idempotency_key else None)
+
+
+__all__ = ["IngestFrame", "router"]

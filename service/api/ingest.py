@@ -1,0 +1,116 @@
+"""Streaming ingestion: many batches over one connection, acknowledged in order once durable.
+
+* ``WS /v1/graphs/{name}/ingest``: the server announces a window W in its ``hello`` frame; the client sends
+  ``{"id", "ops"}`` frames; each is answered with ``{"id", "seq", "cursor", "results", "delta", "stats"}`` once
+  committed (or ``{"id", "error"}``), in order.  At most W batches are accepted but unacknowledged: past that the
+  server stops reading the socket, so a fast producer is slowed by TCP, never buffered without bound.
+* ``POST /v1/graphs/{name}/updates`` with ``Content-Type: application/x-ndjson``: one frame per line in, one
+  acknowledgement per line out, streamed.
+
+A frame id works as an idempotency key (``ingest:<id>``): a resent frame is answered from the stored reply and
+never applied twice, so a producer can reconnect and resend everything not yet acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sparsewire.api.deps import websocket_allowed
+from sparsewire.api.errors import WS_NOT_FOUND, WS_UNAUTHORIZED, error_body
+from sparsewire.api.schemas import Operation
+from sparsewire.errors import SparsewireError
+from sparsewire.runtime import GraphRuntime, Op, body_hash
+
+router = APIRouter(tags=["ingest"])
+
+WINDOW = 16
+_DONE = object()
+
+
+class IngestFrame(BaseModel):
+    """One batch on an ingest stream; ``id`` is the producer's batch id (its idempotency key)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(..., min_length=1, max_length=200)
+    ops: list[Operation] = Field(..., max_length=1_000_000)
+
+
+def _ops(frame: IngestFrame) -> list[Op]:
+    return [Op(o.op, o.u, o.v, 1.0 if (o.op == "insert" and o.w is None) else o.w) for o in frame.ops]
+
+
+async def apply_frame(graph: GraphRuntime, raw: str | bytes, metrics: Any) -> dict[str, Any]:
+    """Parse, apply and acknowledge one frame; errors become ``{"id", "error"}`` and never end the stream."""
+    frame_id: object = None
+    try:
+        data = json.loads(raw)
+        if isinstance(data, dict):
+            frame_id = data.get("id")
+        frame = IngestFrame.model_validate(data)
+    except (ValueError, ValidationError) as exc:
+        metrics.ingest_frames.labels("invalid").inc()
+        detail = exc.errors(include_url=False) if isinstance(exc, ValidationError) else None
+        return {"id": frame_id, **error_body("invalid_request", f"bad frame: {str(exc).splitlines()[0]}",
+                                             json.loads(json.dumps(detail, default=str)) if detail else None)}
+    try:
+        reply = await graph.apply(_ops(frame), idempotency_key=f"ingest:{frame.id}",
+                                  request_hash=body_hash(frame.model_dump()))
+    except SparsewireError as exc:
+        metrics.ingest_frames.labels("rejected").inc()
+        return {"id": frame.id, **error_body(exc.code, exc.message, exc.details)}
+    metrics.ingest_frames.labels("applied").inc()
+    return {"id": frame.id, **reply}
+
+
+async def ndjson_acks(graph: GraphRuntime, lines: AsyncIterator[bytes], metrics: Any) -> AsyncIterator[bytes]:
+    """Acknowledgements for an NDJSON body, one line each, produced as the body streams in."""
+    buffer = b""
+    async for chunk in lines:
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        for line in complete:
+            if line.strip():
+                yield json.dumps(await apply_frame(graph, line, metrics)).encode() + b"\n"
+    if buffer.strip():
+        yield json.dumps(await apply_frame(graph, buffer, metrics)).encode() + b"\n"
+
+
+@router.websocket("/v1/graphs/{name}/ingest")
+async def ingest(ws: WebSocket, name: str) -> None:
+    app = ws.app
+    registry, metrics = app.state.registry, app.state.metrics
+    await ws.accept()
+    if not websocket_allowed(ws, "write"):
+        await ws.close(WS_UNAUTHORIZED, "missing or unknown bearer token (ingest needs the write role)")
+        return
+    graph = registry.graphs.get(name)
+    if graph is None:
+        await ws.close(WS_NOT_FOUND, f"graph {name!r} not found")
+        return
+    await ws.send_text(json.dumps({"type": "hello", "graph": name, "window": WINDOW, "cursor": str(graph.seq)}))
+    pending: asyncio.Queue[object] = asyncio.Queue(maxsize=WINDOW)
+
+    async def read() -> None:
+        try:
+            while True:
+                await pending.put(await ws.receive_text())  # blocks when W frames are unacknowledged
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await pending.put(_DONE)
+
+    reader = asyncio.create_task(read())
+    try:
+        while (raw := await pending.get()) is not _DONE:
+            ack = await apply_frame(graph, raw, metrics)  # type: ignore[arg-type]
+            await ws.send_text(json.dumps(ack))
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        reader.cancel()
