@@ -26,6 +26,7 @@ from sparsewire.errors import (
     InvalidBatchError,
     InvalidInputError,
     NotFoundError,
+    ParseError,
     StoreUnavailableError,
     TooLargeError,
 )
@@ -239,6 +240,10 @@ class GraphRuntime:
             if self.sparsifier.graph.m or self.sparsifier.graph.n:
                 raise ConflictError(f"graph {self.name!r} is not empty; import needs an empty graph")
             gd = await loop.run_in_executor(self.executor, lambda: read_graph(data, fmt=fmt))
+            if gd.n == 0:
+                # e.g. a binary body read as an edge list holding only a "header" line
+                raise ParseError("line 1: no vertices or edges found; expected a Matrix Market file or an edge "
+                                 "list with 'source target [weight]' lines")
             if len(gd.u) > self.settings.max_graph_edges:
                 raise TooLargeError(f"file has {len(gd.u)} edges; the limit is {self.settings.max_graph_edges}")
             ids, n, u, v = _import_ids(self.ids.kind, gd)
@@ -287,7 +292,7 @@ def _import_ids(kind: str, gd: Any) -> tuple[IdMap, int, np.ndarray, np.ndarray]
     ext = np.asarray(gd.node_ids)
     if ext.dtype.kind not in "iu":
         raise InvalidInputError("this graph has integer node ids but the file uses non-integer ids")
-    if ext.min() < 0:
+    if ext.size and ext.min() < 0:
         raise InvalidInputError("negative node ids in the file")
     u, v = ext[gd.u], ext[gd.v]
     lo, hi = np.minimum(u, v), np.maximum(u, v)

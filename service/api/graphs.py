@@ -64,11 +64,14 @@ async def import_graph(graph: GraphDep, request: Request, settings: SettingsDep,
     return await graph.import_graph(b"".join(chunks), format)
 
 
-def _edges_text(u: list, v: list, w: list, n: int, fmt: str) -> str:
+def _edges_text(u: list, v: list, w: list, n: int, fmt: str, base: int = 1) -> str:
     if fmt == "csv":
         return "u,v,w\n" + "".join(f"{a},{b},{c!r}\n" for a, b, c in zip(u, v, w, strict=True))
+    # Matrix Market indices are 1-based: external id - base + 1 (the ids themselves for graphs imported from
+    # .mtx files, id + 1 for graphs with 0-based ids)
+    shift = 1 - base
     lines = ["%%MatrixMarket matrix coordinate real symmetric", f"{n} {n} {len(u)}"]
-    lines += [f"{b} {a} {c!r}" for a, b, c in zip(u, v, w, strict=True)]
+    lines += [f"{b + shift} {a + shift} {c!r}" for a, b, c in zip(u, v, w, strict=True)]
     return "\n".join(lines) + "\n"
 
 
@@ -85,7 +88,7 @@ async def _snapshot(graph, which: str, fmt: str) -> Response | dict:  # noqa: AN
                 "edges": [list(t) for t in zip(u, v, w, strict=True)]}
     if fmt == "mtx" and graph.ids.kind == "str":
         raise InvalidInputError("Matrix Market needs integer node ids; use format=csv or json")
-    text = await asyncio.to_thread(_edges_text, u, v, w, n, fmt)
+    text = await asyncio.to_thread(_edges_text, u, v, w, n, fmt, graph.ids.base)
     media = "text/csv" if fmt == "csv" else "text/plain"
     return Response(text, media_type=media, headers=headers)
 

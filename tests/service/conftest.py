@@ -52,7 +52,8 @@ class Server:
 
     def start(self, timeout: float = 90.0) -> Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(self.args, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        with self.log.open("ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -108,3 +109,131 @@ def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
 @pytest.fixture
 def graph_name() -> str:
     return f"g-{uuid.uuid4().hex[:10]}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shared helpers of the service tests (imported by the test modules as ``from .conftest import ...``).
+
+SMALL_PARAMS = {"K": 10.0, "walkers": 64, "steps": 60, "seed": 7}
+
+
+def grid_csv(rows: int = 10, cols: int = 10) -> bytes:
+    """A ``rows x cols`` grid with unit weights plus one diagonal per cell of the first row (0-based int ids)."""
+    lines = ["u,v,w"]
+    for r in range(rows):
+        for c in range(cols):
+            a = r * cols + c
+            if c + 1 < cols:
+                lines.append(f"{a},{a + 1},1.0")
+            if r + 1 < rows:
+                lines.append(f"{a},{a + cols},1.0")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def edge_map(snapshot: dict) -> dict[tuple, float]:
+    """``{(min(u, v), max(u, v)): w}`` of a JSON snapshot."""
+    out: dict[tuple, float] = {}
+    for u, v, w in snapshot["edges"]:
+        out[(min(u, v), max(u, v))] = w
+    return out
+
+
+def apply_delta(h: dict[tuple, float], delta: dict) -> dict[tuple, float]:
+    """The sparsifier after a delta message / reply delta (a new dict)."""
+    h = dict(h)
+    for u, v in delta["removed"]:
+        del h[(min(u, v), max(u, v))]
+    for u, v, w in delta["added"]:
+        key = (min(u, v), max(u, v))
+        assert key not in h, f"delta adds {key}, already in the sparsifier"
+        h[key] = w
+    for u, v, w in delta.get("reweighted", []):
+        key = (min(u, v), max(u, v))
+        assert key in h, f"delta reweights {key}, not in the sparsifier"
+        h[key] = w
+    return h
+
+
+def apply_ops(g: dict[tuple, float], ops: list[dict]) -> dict[tuple, float]:
+    """G after a batch, as the API defines it: insertions merge (weights add), deletions of absent edges are
+    no-ops."""
+    g = dict(g)
+    for op in ops:
+        key = (min(op["u"], op["v"]), max(op["u"], op["v"]))
+        if op["op"] == "insert":
+            g[key] = g[key] + op["w"] if key in g else op["w"]
+        else:
+            g.pop(key, None)
+    return g
+
+
+def random_ops(rng, g: dict[tuple, float], n: int, count: int, delete_share: float = 0.3) -> list[dict]:
+    """A batch of insertions between random vertices and deletions of current edges of ``g`` (G before)."""
+    ops: list[dict] = []
+    edges = sorted(g)
+    for _ in range(count):
+        if edges and rng.random() < delete_share:
+            u, v = edges.pop(int(rng.integers(len(edges))))
+            ops.append({"op": "delete", "u": u, "v": v})
+        else:
+            u, v = (int(x) for x in rng.choice(n, 2, replace=False))
+            ops.append({"op": "insert", "u": u, "v": v, "w": float(rng.integers(1, 8)) / 2})
+    return ops
+
+
+class Api:
+    """A thin httpx client of one server."""
+
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 120.0) -> None:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=base_url, timeout=timeout, headers=headers)
+
+    def create(self, name: str, params: dict | None = None, **extra: object) -> dict:
+        r = self.http.post("/v1/graphs", json={"name": name, "params": params or SMALL_PARAMS, **extra})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def import_(self, name: str, body: bytes) -> dict:
+        r = self.http.post(f"/v1/graphs/{name}/import", content=body)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def small_graph(self, name: str, rows: int = 10, cols: int = 10, params: dict | None = None) -> dict:
+        self.create(name, params)
+        return self.import_(name, grid_csv(rows, cols))
+
+    def update(self, name: str, ops: list[dict], **headers: str) -> dict:
+        r = self.http.post(f"/v1/graphs/{name}/updates", json={"ops": ops}, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def info(self, name: str) -> dict:
+        r = self.http.get(f"/v1/graphs/{name}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def snap(self, name: str, which: str = "sparsifier") -> dict:
+        r = self.http.get(f"/v1/graphs/{name}/{which}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def h(self, name: str) -> dict[tuple, float]:
+        return edge_map(self.snap(name, "sparsifier"))
+
+    def g(self, name: str) -> dict[tuple, float]:
+        return edge_map(self.snap(name, "edges"))
+
+    def metrics(self) -> str:
+        r = self.http.get("/metrics")
+        assert r.status_code == 200
+        return r.text
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@pytest.fixture(scope="module")
+def api(server: Server) -> Iterator[Api]:
+    client = Api(server.url)
+    yield client
+    client.close()
