@@ -61,6 +61,8 @@ def run_graph(name: str, out: Path, args: argparse.Namespace, *, K: float | None
            "--batches", str(args.batches), "--seed", str(args.seed), "--out", str(out / (tag or name)),
            "--backend", args.backend, "--walkers", str(args.walkers), "--steps", str(args.steps),
            "--offtree-ratio", str(args.offtree_ratio), "--json"]
+    if args.h0_rounds is not None:
+        cmd[-1:-1] = ["--h0-rounds", str(args.h0_rounds)]
     print(f"--- {name}: {' '.join(cmd[2:])}", flush=True)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True, check=False)
@@ -81,7 +83,8 @@ def show(name: str, r: dict[str, Any], checks: list[tuple[str, bool]]) -> None:
     ref = GRAPHS.get(name, {}).get("ref", {})
     s = r["seconds"]
     print(f"\n=== {name}: n={r['n']:,} m_G0={r['m_G0']:,} K={r['K']:g} W={r['walkers']} T={r['steps']} "
-          f"batches={r['batches']} seed={r['seed']} backend={r['backend']}")
+          f"batches={r['batches']} seed={r['seed']} backend={r['backend']} "
+          f"H0 offtree={r['offtree_ratio']:g} rounds={r.get('h0_rounds', '?')}")
     print(f"{'phase':<18}{'kappa':>9}{'density':>9}{'ref kappa':>11}{'ref dens':>10}")
     rows = [("initial (H0)", r["kappa_initial"], r["density_initial"], None, ref.get("density_initial")),
             ("after insertions", r["kappa_after_insert"], r["density_after_insert"], ref.get("kappa_after_insert"),
@@ -143,6 +146,7 @@ def main() -> int:
     ap.add_argument("--walkers", type=int, default=512)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--offtree-ratio", type=float, default=0.10)
+    ap.add_argument("--h0-rounds", type=int, default=None, help="H0 ranking rounds (default: engine's choice)")
     args = ap.parse_args()
 
     reports: dict[str, dict[str, Any]] = {}

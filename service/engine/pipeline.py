@@ -45,7 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sparsewire.engine.h0 import initial_sparsifier
+
+from sparsewire.engine.h0 import default_rounds, initial_sparsifier
 from sparsewire.engine.mmio import GraphData, read_graph, write_matrix_market
 from sparsewire.engine.sparsifier import Sparsifier, SparsifierParams
 from sparsewire.engine.streams import local_insertions, sparsifier_deletions
@@ -107,7 +108,7 @@ def _split(count: int, batches: int) -> list[tuple[int, int]]:
 
 
 def _check_args(K: float, insert_frac: float, delete_frac: float, batches: int, seed: int, walkers: int,
-                steps: int, offtree_ratio: float) -> None:
+                steps: int, offtree_ratio: float, h0_rounds: int | None) -> None:
     checks = [
         (math.isfinite(K) and K > 0, f"--K must be finite and > 0, got {K!r}"),
         (math.isfinite(insert_frac) and 0 <= insert_frac <= 10,
@@ -119,6 +120,7 @@ def _check_args(K: float, insert_frac: float, delete_frac: float, batches: int, 
         (1 <= walkers <= 1024, f"--walkers must be in [1, 1024], got {walkers!r}"),
         (1 <= steps <= 4096, f"--steps must be in [1, 4096], got {steps!r}"),
         (0 <= offtree_ratio <= 1, f"--offtree-ratio must be in [0, 1], got {offtree_ratio!r}"),
+        (h0_rounds is None or h0_rounds >= 1, f"--h0-rounds must be >= 1, got {h0_rounds!r}"),
     ]
     for ok, message in checks:
         if not ok:
@@ -147,6 +149,7 @@ def run_pipeline(
     walkers: int = 512,
     steps: int = 100,
     offtree_ratio: float = 0.10,
+    h0_rounds: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Run the dyGRASS pipeline on one graph file and write ``H0.mtx``, ``G.mtx``, ``H.mtx``, ``report.json``.
@@ -170,6 +173,9 @@ def run_pipeline(
         W and T of the walks.
     offtree_ratio : float
         Off-tree budget of H0 as a fraction of ``|V|``.
+    h0_rounds : int, optional
+        Ranking rounds of the initial sparsifier (default :func:`~sparsewire.engine.h0.default_rounds`: 40 up
+        to 250k vertices, fewer beyond); more rounds give a lower κ(G0, H0) at a higher build time.
     progress : callable, optional
         ``progress(phase, done, total)``; see :data:`ProgressCallback`.
 
@@ -191,7 +197,7 @@ def run_pipeline(
     BackendUnavailableError
         ``backend="cuda"`` without a CUDA device.
     """
-    _check_args(K, insert_frac, delete_frac, batches, seed, walkers, steps, offtree_ratio)
+    _check_args(K, insert_frac, delete_frac, batches, seed, walkers, steps, offtree_ratio, h0_rounds)
     graph_path = Path(graph_path)
     if not graph_path.is_file():
         raise FileNotFoundError(f"graph file not found: {graph_path}")
@@ -222,7 +228,8 @@ def run_pipeline(
     # ---------------------------------------------------------------- H0
     tick("h0", 0, 1)
     t0 = time.perf_counter()
-    h0_mask = initial_sparsifier(n, g.u, g.v, g.w, offtree_ratio=offtree_ratio, seed=seed)
+    rounds = default_rounds(n) if h0_rounds is None else int(h0_rounds)
+    h0_mask = initial_sparsifier(n, g.u, g.v, g.w, offtree_ratio=offtree_ratio, seed=seed, rounds=rounds)
     s = Sparsifier.from_edges(n, g.u, g.v, g.w, params=params, h0_mask=h0_mask, backend=backend)
     seconds["h0"] = time.perf_counter() - t0
     tick("h0", 1, 1)
@@ -376,6 +383,7 @@ def run_pipeline(
         "insert_frac": float(insert_frac),
         "delete_frac": float(delete_frac),
         "offtree_ratio": float(offtree_ratio),
+        "h0_rounds": rounds,
         "id_base": base,
         "node_ids_file": ids_file,
         "files": {"H0": "H0.mtx", "G": "G.mtx", "H": "H.mtx", "report": "report.json"},

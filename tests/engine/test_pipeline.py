@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
+
 from sparsewire.clients.cli import main
 from sparsewire.engine.mmio import read_graph, write_matrix_market
 
