@@ -18,7 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from sparsewire.engine.batch import ACTIONS, DELETE, INSERT, STATUS, BatchResult, EdgeBatch, SparsifierDelta
+from sparsewire.engine.batch import (
+    ACTIONS,
+    DELETE,
+    INSERT,
+    STATUS,
+    BatchResult,
+    EdgeBatch,
+    SparsifierDelta,
+    validate_batch,
+)
 from sparsewire.engine.dyngraph import DynamicGraph
 from sparsewire.engine.sparsifier import Sparsifier, SparsifierParams
 from sparsewire.errors import (
@@ -178,10 +187,22 @@ class GraphRuntime:
         us, bad_u = self.ids.to_internal([o.u for o in ops], create=True)
         vs, bad_v = self.ids.to_internal([o.v for o in ops], create=True)
         ws = np.array([np.nan if o.w is None else o.w for o in ops], np.float64)
-        bad = [{"index": i, "error": f"bad node id for a {self.ids.kind} graph"} for i in sorted(set(bad_u + bad_v))]
-        if bad:
-            raise InvalidBatchError(f"{len(bad)} invalid operation(s): op {bad[0]['index']}: {bad[0]['error']}",
-                                    details=bad)
+        bad_ids = sorted(set(bad_u + bad_v))
+        if bad_ids:
+            # name every bad op, not only the bad ids: check the rest with placeholder ids at the bad positions
+            errors = {i: [f"bad node id for a {self.ids.kind} graph"] for i in bad_ids}
+            pu, pv = us.copy(), vs.copy()
+            pu[bad_ids], pv[bad_ids] = 0, 1
+            try:
+                validate_batch(EdgeBatch(kinds, pu, pv, ws))
+            except InvalidBatchError as exc:
+                for d in exc.details:
+                    if d["index"] not in errors:
+                        errors[d["index"]] = [d["error"]]
+            bad = [{"index": i, "error": "; ".join(errors[i])} for i in sorted(errors)]
+            shown = ", ".join(f"op {b['index']}: {b['error']}" for b in bad[:5])
+            more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+            raise InvalidBatchError(f"{len(bad)} invalid operation(s): {shown}{more}", details=bad)
         inserts = int((kinds == INSERT).sum())
         if self.sparsifier.graph.m + inserts > self.settings.max_graph_edges:
             raise TooLargeError(f"graph would exceed {self.settings.max_graph_edges} edges")

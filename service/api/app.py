@@ -14,12 +14,12 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sparsewire import __version__
 from sparsewire.api import deltas, errors, graphs, ingest, ops, updates
 from sparsewire.engine.backend import select_backend
-from sparsewire.errors import StoreUnavailableError
+from sparsewire.errors import StoreUnavailableError, TooLargeError
 from sparsewire.metrics import Metrics
 from sparsewire.registry import Registry
 from sparsewire.settings import Settings
@@ -38,14 +38,34 @@ class BodyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length")
+            headers = dict(scope["headers"])
+            length = headers.get(b"content-length")
             if length is not None and (not length.isdigit() or int(length) > self.limit):
                 body = b'{"error":{"code":"too_large","message":"request body exceeds %d bytes"}}' % self.limit
                 await send({"type": "http.response.start", "status": 413,
                             "headers": [(b"content-type", b"application/json")]})
                 await send({"type": "http.response.body", "body": body})
                 return
+            ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if length is None and ctype != b"application/x-ndjson":
+                # a chunked body declares no length: count what is read (NDJSON update streams are long-lived
+                # by design and are not counted here)
+                receive = self._counting(receive)
         await self.app(scope, receive, send)
+
+    def _counting(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise TooLargeError(f"request body exceeds {self.limit} bytes")
+            return message
+
+        return counted
 
 
 async def _wait_for_redis(redis: Redis, deadline_seconds: float = 60.0) -> None:

@@ -4,7 +4,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-NodeId = Annotated[int, Field(ge=0, le=2**53)] | Annotated[str, Field(min_length=1, max_length=256)]
+# strict: JSON true/false and 1.0 are not vertex ids (lax mode would read them as 1, 0 and 1)
+NodeId = Annotated[int, Field(ge=0, le=2**53, strict=True)] | Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class Params(BaseModel):

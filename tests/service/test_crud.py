@@ -95,7 +95,8 @@ def test_import_fe_4elt2_and_snapshots(api: Api, graph_name: str) -> None:
         a = scipy.sparse.triu(full).tocoo()
         assert a.nnz == count
         # ids in the mtx body are the graph's external ids (1-based, as in the source file)
-        parsed = {(min(int(i), int(j)) + 1, max(int(i), int(j)) + 1): float(x) for i, j, x in zip(a.row, a.col, a.data)}
+        parsed = {(min(int(i), int(j)) + 1, max(int(i), int(j)) + 1): float(x)
+                  for i, j, x in zip(a.row, a.col, a.data, strict=True)}
         assert parsed == json_edges
 
         csv = api.http.get(f"/v1/graphs/{graph_name}/{which}", params={"format": "csv"})
@@ -111,7 +112,7 @@ def test_import_fe_4elt2_and_snapshots(api: Api, graph_name: str) -> None:
     # G is exactly the file's graph (1-based ids, |values|)
     src = scipy.io.mmread(gzip.open(path)).tocoo()
     want = {}
-    for i, j, x in zip(src.row.tolist(), src.col.tolist(), src.data.tolist()):
+    for i, j, x in zip(src.row.tolist(), src.col.tolist(), src.data.tolist(), strict=True):
         if i != j:
             want[(min(i, j) + 1, max(i, j) + 1)] = abs(x)
     assert api.g(graph_name) == want
@@ -142,11 +143,12 @@ def test_snapshot_formats_small(api: Api, graph_name: str) -> None:
     assert (info["nodes"], info["edges"]) == (36, 60)
     js = api.snap(graph_name)
     assert js["count"] == info["sparsifier_edges"] and js["seq"] == 1
-    a = scipy.sparse.triu(scipy.io.mmread(io.BytesIO(api.http.get(f"/v1/graphs/{graph_name}/edges?format=mtx").content)))
+    mtx = api.http.get(f"/v1/graphs/{graph_name}/edges?format=mtx").content
+    a = scipy.sparse.triu(scipy.io.mmread(io.BytesIO(mtx))).tocoo()
     assert a.nnz == 60 and a.shape == (36, 36)
     # 0-based ids are written 1-based (Matrix Market indices start at 1)
     g = api.g(graph_name)
-    assert {(int(i), int(j)): float(x) for i, j, x in zip(a.row, a.col, a.data)} == g  # mmread: 0-based
+    assert {(int(i), int(j)): float(x) for i, j, x in zip(a.row, a.col, a.data, strict=True)} == g  # mmread: 0-based
     bad = api.http.get(f"/v1/graphs/{graph_name}/edges?format=xml")
     assert bad.status_code == 422
 
