@@ -36,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"sparsewire serve: {exc}", file=sys.stderr)
         return 2
+    # ws="websockets": that implementation waits for the socket to drain on every send (flow control), so a
+    # slow websocket peer blocks our send and is cut off by the send timeout; uvicorn's default sans-I/O
+    # implementation writes into an unbounded transport buffer instead.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                ws_max_size=64 * 2**20)
+                ws="websockets", ws_max_size=64 * 2**20)
     return 0

@@ -154,6 +154,7 @@ class GraphRuntime:
                 self.ids.rollback(ids_before)
                 raise
             loop = asyncio.get_running_loop()
+            self.sparsifier.max_vertices = self.settings.max_graph_nodes
             try:
                 result: BatchResult = await loop.run_in_executor(self.executor, self.sparsifier.apply, batch)
             except InvalidInputError:

@@ -38,9 +38,9 @@ class EdgeBatch:
     w: np.ndarray
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", np.ascontiguousarray(self.kind, np.int8))
-        object.__setattr__(self, "u", np.ascontiguousarray(self.u, np.int64))
-        object.__setattr__(self, "v", np.ascontiguousarray(self.v, np.int64))
+        object.__setattr__(self, "kind", _exact_ints(self.kind, np.int8))
+        object.__setattr__(self, "u", _exact_ints(self.u, np.int64))
+        object.__setattr__(self, "v", _exact_ints(self.v, np.int64))
         object.__setattr__(self, "w", np.ascontiguousarray(self.w, np.float64))
         if not (len(self.kind) == len(self.u) == len(self.v) == len(self.w)):
             raise ValueError("kind, u, v and w must have the same length")
@@ -68,18 +68,34 @@ class EdgeBatch:
         return [(int(self.kind[a]), a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def validate_batch(batch: EdgeBatch) -> None:
+def _exact_ints(values: object, dtype: type) -> np.ndarray:
+    """Cast to ``dtype`` without silent truncation or wrap-around: values that are not integers, or that do not
+    fit, become -1 so that :func:`validate_batch` rejects them by index."""
+    a = np.asarray(values)
+    if a.dtype.kind in "iub" and np.can_cast(a.dtype, dtype):
+        return np.ascontiguousarray(a, dtype)
+    info = np.iinfo(dtype)
+    with np.errstate(invalid="ignore"):
+        f = a.astype(np.float64) if a.dtype.kind in "iufb" else np.full(a.shape, np.nan)
+    ok = np.isfinite(f) & (f == np.round(f)) & (f >= info.min) & (f <= info.max)
+    if a.dtype.kind in "iu":  # large integers: compare exactly, not through float64
+        ok = (a >= info.min) & (a <= info.max)
+    out = np.full(a.shape, -1, dtype)
+    out[ok] = a[ok].astype(dtype)
+    return np.ascontiguousarray(out)
+
+
+def validate_batch(batch: EdgeBatch, *, max_vertices: int = MAX_VERTICES - 1) -> None:
     """Raise :class:`InvalidBatchError` listing every bad operation (``details`` = ``[{"index", "error"}]``).
 
-    Checks: known op kind, integer vertex ids in ``[0, 2**31 - 1)``, no self-loop, and for insertions a
+    Checks: known op kind, integer vertex ids in ``[0, max_vertices)``, no self-loop, and for insertions a
     finite weight > 0.
     """
     bad: list[dict[str, object]] = []
     kind, u, v, w = batch.kind, batch.u, batch.v, batch.w
     problems = {
         "unknown op kind (expected insert or delete)": (kind != INSERT) & (kind != DELETE),
-        f"vertex id out of range [0, {MAX_VERTICES - 1})": (u < 0) | (v < 0) | (u >= MAX_VERTICES - 1)
-        | (v >= MAX_VERTICES - 1),
+        f"vertex id out of range [0, {max_vertices})": (u < 0) | (v < 0) | (u >= max_vertices) | (v >= max_vertices),
         "self-loop (u == v)": u == v,
         "insertion weight must be finite and > 0": (kind == INSERT) & ~(np.isfinite(w) & (w > 0)),
     }

@@ -44,7 +44,7 @@ from sparsewire.engine.batch import (
     SparsifierDelta,
     validate_batch,
 )
-from sparsewire.engine.dyngraph import DynamicGraph
+from sparsewire.engine.dyngraph import MAX_VERTICES, DynamicGraph
 from sparsewire.engine.paths import erase_loops, lowest_resistance_path
 from sparsewire.errors import InvalidInputError
 
@@ -111,6 +111,9 @@ class Sparsifier:
         RNG update id of the next operation (the number of operations applied so far).
     backend : str or WalkBackend
         ``"auto"`` (CUDA if present), ``"cpu"`` or ``"cuda"``.
+    max_vertices : int
+        Largest vertex count a batch may grow the graphs to (vertex ids must be below it); a guard against an id
+        like 2**31 - 2 allocating tens of GB.
 
     Examples
     --------
@@ -127,8 +130,10 @@ class Sparsifier:
     """
 
     def __init__(self, graph: DynamicGraph, sparsifier: DynamicGraph, params: SparsifierParams | None = None,
-                 *, next_uid: int = 0, backend: str | WalkBackend = "auto") -> None:
+                 *, next_uid: int = 0, backend: str | WalkBackend = "auto",
+                 max_vertices: int = MAX_VERTICES - 1) -> None:
         self.graph = graph
+        self.max_vertices = max_vertices
         self.sparsifier = sparsifier
         self.params = params or SparsifierParams()
         self.next_uid = int(next_uid)
@@ -181,7 +186,7 @@ class Sparsifier:
             Some operation is invalid (self-loop, bad id, non-finite or non-positive weight); nothing is
             applied and ``details`` lists every bad operation by index.
         """
-        validate_batch(batch)
+        validate_batch(batch, max_vertices=max(self.max_vertices, self.graph.n))
         t0 = time.perf_counter()
         first_uid = self.next_uid
         status = np.zeros(len(batch), np.int8)
@@ -394,7 +399,7 @@ class Sparsifier:
     def with_params(self, **changes: object) -> Sparsifier:
         """Same graphs (shared, not copied) under changed parameters."""
         return Sparsifier(self.graph, self.sparsifier, replace(self.params, **changes),  # type: ignore[arg-type]
-                          next_uid=self.next_uid, backend=self.backend)
+                          next_uid=self.next_uid, backend=self.backend, max_vertices=self.max_vertices)
 
     def matrices(self) -> tuple[sp.csr_array, sp.csr_array]:
         """Weighted adjacency matrices of G and H."""

@@ -136,7 +136,8 @@ class GraphStore:
 
     async def log_after(self, name: str, after_seq: int, count: int = 1000) -> list[tuple[int, dict[bytes, bytes]]]:
         """Entries with sequence number > ``after_seq`` (at most ``count``), in order."""
-        rows = await self.redis.xrange(keys.log(name), min=f"({keys.entry_id(after_seq)}", count=count)
+        low = f"({keys.entry_id(after_seq)}" if after_seq > 0 else "-"
+        rows = await self.redis.xrange(keys.log(name), min=low, count=count)
         return [(keys.seq_of(eid), f) for eid, f in rows]
 
     async def read_blocking(self, name: str, after_seq: int, *, block_ms: int,
