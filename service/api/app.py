@@ -17,7 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sparsewire import __version__
-from sparsewire.api import deltas, errors, graphs, ingest, ops, updates
+from sparsewire.api import analysis, deltas, errors, graphs, ingest, ops, updates
 from sparsewire.engine.backend import select_backend
 from sparsewire.errors import StoreUnavailableError, TooLargeError
 from sparsewire.metrics import Metrics
@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   else route.name)
     errors.install(app)
     _install_openapi(app)
-    for module in (graphs, updates, ingest, deltas, ops):
+    for module in (graphs, updates, ingest, deltas, ops, analysis):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
