@@ -47,12 +47,20 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
     if not websocket_allowed(ws):
         await ws.close(WS_UNAUTHORIZED, "missing or unknown bearer token")
         return
-    graph = registry.graphs.get(name)
-    if graph is None:
+    store = registry.store
+    # the committed state lives in Redis: a graph created or written by another process sharing the Redis is
+    # as visible here as one of this process (the in-memory registry only knows graphs loaded at start-up or
+    # created here, and their in-memory seq is not advanced by other processes' commits)
+    try:
+        meta = await store.meta(name)
+    except RedisError:
+        metrics.redis_errors.inc()
+        await ws.close(WS_STORE_UNAVAILABLE, "store unavailable")
+        return
+    if meta is None:
         await ws.close(WS_NOT_FOUND, f"graph {name!r} not found")
         return
-    store = registry.store
-    head = graph.seq
+    head = meta["seq"]
     if cursor is None:
         after = head
     elif not cursor.isdigit():
@@ -77,7 +85,7 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
         while True:
             entries = await store.read_blocking(name, after, block_ms=block_ms, count=100)
             if not entries:
-                if name not in registry.graphs:
+                if await store.meta(name) is None:
                     await ws.close(WS_NOT_FOUND, f"graph {name!r} was deleted")
                     return
                 await _send(ws, json.dumps({"type": "heartbeat", "cursor": str(after)}), timeout)
@@ -86,8 +94,9 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
                 metrics.subscriber_disconnects.labels("cursor_too_old").inc()
                 await ws.close(WS_CURSOR_TOO_OLD, "cursor too old")
                 return
+            head = max(head, entries[-1][0])
             for seq, fields in entries:
-                metrics.delta_lag.observe(max(graph.seq - seq, 0))
+                metrics.delta_lag.observe(max(head - seq, 0))
                 await _send(ws, delta_message(seq, fields), timeout)
                 after = seq
     except TimeoutError:
