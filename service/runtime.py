@@ -58,8 +58,14 @@ class Op:
     w: float | None = None
 
 
-def body_hash(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+def body_hash(canonical_json: str | bytes) -> str:
+    """Fingerprint of a request body in a canonical serialisation (e.g. ``model.model_dump_json()``)."""
+    data = canonical_json.encode() if isinstance(canonical_json, str) else canonical_json
+    return hashlib.sha256(data).hexdigest()
+
+
+#: ``{"status": ..., "action": ...}`` for every (status, action) pair, pre-encoded: a reply lists one per op.
+_RESULT_JSON = [[json.dumps({"status": s, "action": a}, separators=(",", ":")) for a in ACTIONS] for s in STATUS]
 
 
 class GraphRuntime:
@@ -133,8 +139,12 @@ class GraphRuntime:
 
     # ------------------------------------------------------------------ updates
     async def apply(self, ops: Sequence[Op], *, idempotency_key: str | None = None,
-                    request_hash: str | None = None) -> dict[str, Any]:
-        """Apply one batch atomically and durably; returns the reply body."""
+                    request_hash: str | None = None) -> str:
+        """Apply one batch atomically and durably; returns the reply body as a JSON document.
+
+        The reply is encoded once and the same text is stored as the idempotency record, so a retried request
+        gets exactly the bytes of the first reply.
+        """
         started = time.perf_counter()
         async with self.lock:
             if self.stale:
@@ -142,11 +152,11 @@ class GraphRuntime:
             if idempotency_key:
                 stored = await self.store.idempotent_reply(self.name, idempotency_key)
                 if stored is not None:
-                    record = json.loads(stored)
-                    if record["hash"] != request_hash:
+                    stored_hash, _, stored_reply = stored.decode().partition("\n")
+                    if stored_hash != request_hash:
                         raise InvalidInputError(
                             f"Idempotency-Key {idempotency_key!r} was used before with a different request body")
-                    return record["reply"]
+                    return stored_reply
             ids_before = len(self.ids.names)
             try:
                 batch = self._to_batch(ops)
@@ -160,12 +170,12 @@ class GraphRuntime:
             except InvalidInputError:
                 self.ids.rollback(ids_before)
                 raise
-            reply = self._reply(result, self.seq + 1)
+            delta = json.dumps(self.delta_json(result.delta), separators=(",", ":"))
+            reply = self._reply(result, self.seq + 1, delta)
             fields = {"type": "batch", "seq": self.seq + 1, "n_ops": len(batch), "first_uid": result.first_uid,
-                      "delta": json.dumps(reply["delta"]), "runs": codec.encode_runs(result.runs),
+                      "delta": delta, "runs": codec.encode_runs(result.runs),
                       "new_ids": json.dumps(self.ids.names[ids_before:])}
-            record = (idempotency_key, json.dumps({"hash": request_hash, "reply": reply}).encode()) \
-                if idempotency_key else None
+            record = (idempotency_key, f"{request_hash}\n{reply}".encode()) if idempotency_key else None
             try:
                 await self.store.commit(self.name, self.seq + 1, fields, record)
             except StoreUnavailableError:
@@ -209,15 +219,14 @@ class GraphRuntime:
             raise TooLargeError(f"graph would exceed {self.settings.max_graph_edges} edges")
         return EdgeBatch(kinds, us, vs, ws)
 
-    def _reply(self, result: BatchResult, seq: int) -> dict[str, Any]:
-        status = [STATUS[s] for s in result.status.tolist()]
-        action = [ACTIONS[a] for a in result.action.tolist()]
-        return {"seq": seq, "cursor": str(seq),
-                "results": [{"status": s, "action": a} for s, a in zip(status, action, strict=True)],
-                "delta": self.delta_json(result.delta),
-                "stats": {"walks": int(result.stats["walks"]), "walker_steps": int(result.stats["walker_steps"]),
-                          "recovered_edges": int(result.stats["recovered_edges"]),
-                          "engine_seconds": round(result.stats["seconds"], 6)}}
+    @staticmethod
+    def _reply(result: BatchResult, seq: int, delta_json: str) -> str:
+        results = ",".join([_RESULT_JSON[s][a] for s, a in zip(result.status.tolist(), result.action.tolist(),
+                                                                strict=True)])
+        stats = json.dumps({"walks": int(result.stats["walks"]), "walker_steps": int(result.stats["walker_steps"]),
+                            "recovered_edges": int(result.stats["recovered_edges"]),
+                            "engine_seconds": round(result.stats["seconds"], 6)}, separators=(",", ":"))
+        return f'{{"seq":{seq},"cursor":"{seq}","results":[{results}],"delta":{delta_json},"stats":{stats}}}'
 
     def delta_json(self, d: SparsifierDelta) -> dict[str, list[list[Any]]]:
         ext = self.ids.to_external
@@ -285,7 +294,8 @@ class GraphRuntime:
     def describe(self) -> dict[str, Any]:
         s = self.sparsifier
         return {"name": self.name, "directed": self.info["directed"], "signed": self.info["signed"],
-                "node_ids": self.info["node_ids"], "params": s.params.to_dict(), "backend": s.backend.name,
+                "node_ids": self.info["node_ids"], "id_base": self.ids.base if self.ids.kind == "int" else None,
+                "params": s.params.to_dict(), "backend": s.backend.name,
                 "nodes": s.graph.n, "edges": s.graph.m, "sparsifier_edges": s.sparsifier.m,
                 "density": round(s.density(), 6), "seq": self.seq, "cursor": str(self.seq),
                 "created": self.info.get("created")}

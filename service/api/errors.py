@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sparsewire.errors import SparsewireError
 
@@ -50,6 +52,29 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
                         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
+_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+               413: "too_large"}
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Framework errors (auth guards, unknown routes) in the same body shape as every other error."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _redis_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any Redis failure that escaped the store's own mapping (reads, reloads, idempotency look-ups): the
+    store is unavailable (503, retryable), never an internal error."""
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.redis_errors.inc()
+    return JSONResponse(error_body("store_unavailable", f"Redis unavailable: {exc}"),
+                        status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(SparsewireError, _sparsewire_error)
+    app.add_exception_handler(RedisError, _redis_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -45,27 +45,33 @@ def _ops(frame: IngestFrame) -> list[Op]:
     return [Op(o.op, o.u, o.v, 1.0 if (o.op == "insert" and o.w is None) else o.w) for o in frame.ops]
 
 
-async def apply_frame(graph: GraphRuntime, raw: str | bytes, metrics: Any) -> dict[str, Any]:
-    """Parse, apply and acknowledge one frame; errors become ``{"id", "error"}`` and never end the stream."""
-    frame_id: object = None
+async def apply_frame(graph: GraphRuntime, raw: str | bytes, metrics: Any) -> str:
+    """Parse, apply and acknowledge one frame (JSON text); errors become ``{"id", "error"}`` and never end the
+    stream."""
     try:
-        data = json.loads(raw)
-        if isinstance(data, dict):
-            frame_id = data.get("id")
-        frame = IngestFrame.model_validate(data)
-    except (ValueError, ValidationError) as exc:
+        frame = IngestFrame.model_validate_json(raw)
+    except ValidationError as exc:
         metrics.ingest_frames.labels("invalid").inc()
-        detail = exc.errors(include_url=False) if isinstance(exc, ValidationError) else None
-        return {"id": frame_id, **error_body("invalid_request", f"bad frame: {str(exc).splitlines()[0]}",
-                                             json.loads(json.dumps(detail, default=str)) if detail else None)}
+        return json.dumps({"id": _frame_id(raw), **error_body(
+            "invalid_request", f"bad frame: {str(exc).splitlines()[0]}",
+            json.loads(json.dumps(exc.errors(include_url=False), default=str)))})
     try:
         reply = await graph.apply(_ops(frame), idempotency_key=f"ingest:{frame.id}",
-                                  request_hash=body_hash(frame.model_dump()))
+                                  request_hash=body_hash(frame.model_dump_json()))
     except SparsewireError as exc:
         metrics.ingest_frames.labels("rejected").inc()
-        return {"id": frame.id, **error_body(exc.code, exc.message, exc.details)}
+        return json.dumps({"id": frame.id, **error_body(exc.code, exc.message, exc.details)})
     metrics.ingest_frames.labels("applied").inc()
-    return {"id": frame.id, **reply}
+    return f'{{"id":{json.dumps(frame.id)},{reply[1:]}'
+
+
+def _frame_id(raw: str | bytes) -> object:
+    """The id of a frame that failed validation, when it has one."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data.get("id") if isinstance(data, dict) else None
 
 
 async def ndjson_acks(graph: GraphRuntime, lines: AsyncIterator[bytes], metrics: Any) -> AsyncIterator[bytes]:
@@ -76,9 +82,9 @@ async def ndjson_acks(graph: GraphRuntime, lines: AsyncIterator[bytes], metrics:
         *complete, buffer = buffer.split(b"\n")
         for line in complete:
             if line.strip():
-                yield json.dumps(await apply_frame(graph, line, metrics)).encode() + b"\n"
+                yield (await apply_frame(graph, line, metrics)).encode() + b"\n"
     if buffer.strip():
-        yield json.dumps(await apply_frame(graph, buffer, metrics)).encode() + b"\n"
+        yield (await apply_frame(graph, buffer, metrics)).encode() + b"\n"
 
 
 @router.websocket("/v1/graphs/{name}/ingest")
@@ -108,8 +114,7 @@ async def ingest(ws: WebSocket, name: str) -> None:
     reader = asyncio.create_task(read())
     try:
         while (raw := await pending.get()) is not _DONE:
-            ack = await apply_frame(graph, raw, metrics)  # type: ignore[arg-type]
-            await ws.send_text(json.dumps(ack))
+            await ws.send_text(await apply_frame(graph, raw, metrics))  # type: ignore[arg-type]
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

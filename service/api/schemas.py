@@ -37,6 +37,8 @@ class GraphInfo(BaseModel):
     directed: bool
     signed: bool
     node_ids: str
+    id_base: int | None = Field(None, description="int graphs: node id of internal vertex 0 (1 after a Matrix Market "
+                                "import, else 0); vertices are id_base .. id_base + nodes - 1")
     params: dict[str, Any]
     backend: str
     nodes: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
@@ -62,8 +62,9 @@ async def post_updates(graph: GraphDep, request: Request,
     if idempotency_key is not None and not idempotency_key.strip():
         raise InvalidInputError("Idempotency-Key must not be empty")
     ops = [Op(o.op, o.u, o.v, 1.0 if (o.op == "insert" and o.w is None) else o.w) for o in batch.ops]
-    return await graph.apply(ops, idempotency_key=idempotency_key,
-                             request_hash=body_hash(batch.model_dump()) if idempotency_key else None)
+    reply = await graph.apply(ops, idempotency_key=idempotency_key,
+                              request_hash=body_hash(batch.model_dump_json()) if idempotency_key else None)
+    return Response(reply, media_type="application/json")
 
 
 __all__ = ["IngestFrame", "router"]
