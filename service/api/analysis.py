@@ -303,6 +303,8 @@ def _run_observability(g: SignedGraph, o: ObservabilityOptions) -> Any:
 
 
 def _run_perturbation(g: SignedGraph, o: PerturbationOptions) -> Any:
+    if g.n == 0:  # the engine's cluster search indexes the first eigenvalue: an empty graph has none
+        raise InvalidInputError("perturbation needs a graph with at least one vertex")
     pairs = None if o.allowed_pairs is None else [list(p) for p in o.allowed_pairs]
     return suggest_perturbations(g, goal=o.goal, hidden=o.hidden, allowed_pairs=pairs, weight_grid=o.weight_grid,
                                  sign=o.sign, top_k=o.top_k, ground=o.ground, variant=o.variant)
