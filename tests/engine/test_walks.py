@@ -127,3 +127,39 @@ def test_insertion_kernel_matches_pure_python_walker(exempt: bool) -> None:
         if first is not None:
             assert int(win[i]) == first[0] and r[i] == first[1]
     assert 5 < f.sum() < 35  # both outcomes exercised
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bounded_search_never_changes_insertion_results(weighted: bool) -> None:
+    """The exact search that skips hopeless walkers (``prove_after``) must leave every result bit-identical."""
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    from sparsewire.engine.dyngraph import DynamicGraph
+    from sparsewire.kernels import walks_cpu
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    side = int(np.sqrt(n))
+    idx = np.arange(side * side).reshape(side, side)
+    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    w = rng.choice([0.5, 1.0, 7.0], len(u)) if weighted else np.ones(len(u))
+    import scipy.sparse as sp
+
+    t = minimum_spanning_tree(sp.coo_array((rng.random(len(u)) + 0.1, (u, v)), shape=(side * side,) * 2)).tocoo()
+    keep = np.isin(u * 2**31 + v, np.minimum(t.row, t.col).astype(np.int64) * 2**31 + np.maximum(t.row, t.col))
+    keep[rng.choice(np.flatnonzero(~keep), side, replace=False)] = True
+    h = DynamicGraph.from_edges(side * side, u[keep], v[keep], w[keep])
+    ps = rng.integers(0, side * side, 400)
+    qs = (ps + rng.integers(2, 3 * side, 400)) % (side * side)
+    ws = rng.choice([1.0, 2.0, 3.0], 400)
+    uids = np.arange(400)
+    kw = {"seed": 3, "K": 10.0, "T": 100, "W": 128, "first_step_exempt": False}
+    plain = walks_cpu.run_insertion(h.view(), ps, qs, ws, uids, prove_after=128, **kw)
+    for after in (0, 1, 8):
+        searched = np.zeros(400, np.int8)
+        got = walks_cpu.run_insertion(h.view(), ps, qs, ws, uids, prove_after=after, searched=searched, **kw)
+        for a, b in zip(plain[:4], got[:4], strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert (searched == 2).sum() > 0, "the search should prove some far edges critical"
+        assert not got[0][searched == 2].any()

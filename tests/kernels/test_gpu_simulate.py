@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from sparsewire.engine.backend import CpuBackend
 from sparsewire.engine.dyngraph import DynamicGraph
 from sparsewire.kernels import simulate, walks_cpu
@@ -95,7 +96,8 @@ def _sim_vs_cpu(g, ps, qs, ws, uids, *, W, T, K, exempt) -> None:  # noqa: ANN00
                                        int(uids[i]), 9, K, T, W, exempt)
         want = tuple(a[i] for a in cpu_i[:4])
         assert got[:4] == (bool(want[0]), int(want[1]), float(want[2]), int(want[3]))
-        assert got[4] >= cpu_i[4][i]  # every walker runs on the GPU: at least the CPU's early-exit work
+        # work (got[4]) is a metric, not a result: the CPU exits early and may prove criticality by a bounded
+        # search instead of walking, so it is not compared
         path = np.full(T + 1, -1, np.int64)
         got = simulate.deletion_block(g.start, g.deg, g.nbr, g.wt, int(ps[i]), int(qs[i]), int(uids[i]), 9,
                                       T, W, path)
