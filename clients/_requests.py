@@ -289,6 +289,38 @@ def ready() -> Call:
     return Call("GET", "/readyz")
 
 
+ANALYSES = ("balance", "consensus", "observability", "perturbation", "chordal", "verify-peo",
+            "chordal-completion", "cliques")
+STORED_ANALYSES = ("balance", "chordal", "cliques", "consensus", "observability")
+
+
+def analyze(check: str, edges: Iterable[Any], *, nodes: Iterable[Any] | None = None, directed: bool = True,
+            options: dict[str, Any] | None = None) -> Call:
+    """Stateless agreement / chordality check on a graph given in the call.  ``edges``: dicts
+    ``{"source", "target", "weight" | "log_odds"}`` or tuples ``(source, target[, weight])``."""
+    if check not in ANALYSES:
+        raise ValueError(f"unknown analysis {check!r}; expected one of {', '.join(ANALYSES)}")
+    body: dict[str, Any] = {"edges": [_edge(e) for e in edges], "directed": directed, "options": options or {}}
+    if nodes is not None:
+        body["nodes"] = list(nodes)
+    return Call("POST", f"/v1/analysis/{check}", json=body, retry="always")
+
+
+def graph_analysis(name: str, check: str, *, target: Literal["graph", "sparsifier"] = "graph",
+                   **params: Any) -> Call:
+    """The same checks on a stored graph or its sparsifier (cached by the service per sequence number)."""
+    if check not in STORED_ANALYSES:
+        raise ValueError(f"unknown stored-graph analysis {check!r}; expected one of {', '.join(STORED_ANALYSES)}")
+    return Call("GET", _graph_path(name, f"/analysis/{check}"), params={"target": target, **params}, long=True)
+
+
+def _edge(e: Any) -> dict[str, Any]:
+    if isinstance(e, dict):
+        return e
+    source, target, *rest = e
+    return {"source": source, "target": target, "weight": rest[0] if rest else 1.0}
+
+
 # ------------------------------------------------------------------------------------------ conversions
 
 

@@ -138,6 +138,16 @@ class _Api:
         """The service's ``/readyz`` report (raises :class:`ServiceUnavailable` when it is not ready)."""
         return self._send(rq.ready())
 
+    def analyze(self, check: str, edges: Any, *, nodes: Any = None, directed: bool = True,
+                options: dict[str, Any] | None = None) -> Any:
+        """Stateless check (``balance``, ``consensus``, ``observability``, ``perturbation``, ``chordal``,
+        ``verify-peo``, ``chordal-completion``, ``cliques``) with its certificate, as a dict (docs/analysis.md)."""
+        return self._send(rq.analyze(check, edges, nodes=nodes, directed=directed, options=options))
+
+    def graph_analysis(self, name: str, check: str, *, target: str = "graph", **params: Any) -> Any:
+        """A check on stored graph ``name`` (``target="graph"`` or ``"sparsifier"``), as a dict."""
+        return self._send(rq.graph_analysis(name, check, target=target, **params))  # type: ignore[arg-type]
+
 
 class Client(_Transport, _Api):
     """Synchronous client.  ``url`` defaults to ``$SPARSEWIRE_URL`` (else http://127.0.0.1:8000), ``token`` to
