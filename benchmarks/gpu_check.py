@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 import scipy.sparse as sp
+
 from sparsewire.engine.backend import CpuBackend
 from sparsewire.engine.dyngraph import DynamicGraph
 

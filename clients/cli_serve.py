@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from typing import Any
 
@@ -39,6 +40,25 @@ def run(args: argparse.Namespace) -> int:
     # ws="websockets": that implementation waits for the socket to drain on every send (flow control), so a
     # slow websocket peer blocks our send and is cut off by the send timeout; uvicorn's default sans-I/O
     # implementation writes into an unbounded transport buffer instead.
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                ws="websockets", ws_max_size=64 * 2**20)
+    config = uvicorn.Config(create_app(settings), log_level=settings.log_level, ws="websockets",
+                            ws_max_size=64 * 2**20)
+    uvicorn.Server(config).run(sockets=[listening_socket(settings)])
     return 0
+
+
+def listening_socket(settings: Any) -> socket.socket:
+    """The server socket, with a bounded kernel send buffer that accepted connections inherit: a peer that stops
+    reading then blocks our sends after ``socket_send_buffer_bytes`` (Linux doubles it) instead of after the
+    several MB that TCP autotuning would otherwise queue for it."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, settings.socket_send_buffer_bytes)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"sparsewire serve: cannot bind {settings.host}:{settings.port}: {exc}") from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from sparsewire.kernels.walks_cuda import KERNEL_DIR
 
 SOURCE = KERNEL_DIR / "host_check.cpp"

@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
 from sparsewire.kernels.rng import draw_py, walker_key_py
 
 #: Failure sentinel for walker indices (``SW_NONE`` in ``sw_walk.cuh``).

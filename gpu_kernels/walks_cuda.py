@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from sparsewire.errors import BackendUnavailableError
 
 if TYPE_CHECKING:

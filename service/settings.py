@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(15.0, gt=0, description="websocket heartbeat interval when idle")
     subscriber_send_timeout_seconds: float = Field(
         30.0, gt=0, description="a subscriber that does not take a message within this time is disconnected")
+    socket_send_buffer_bytes: int = Field(
+        128 * 1024, ge=4096, description="kernel send buffer of client connections (bounds what a stalled websocket "
+        "peer can hold before it is cut off as too slow)")
     log_level: str = Field("info", description="uvicorn log level")
 
     @field_validator("tokens")

@@ -25,6 +25,15 @@ from sparsewire.api.errors import (
 
 router = APIRouter(tags=["deltas"])
 
+#: Close handshakes with stalled subscribers still running in the background (referenced until done).
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+def _closed(task: asyncio.Task[None]) -> None:
+    _CLOSING.discard(task)
+    if not task.cancelled():
+        task.exception()  # a peer that vanished meanwhile: nothing to report
+
 
 def delta_message(seq: int, fields: dict[bytes, bytes]) -> str:
     kind = fields.get(b"type", b"batch").decode()
@@ -78,7 +87,8 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
             return
     metrics.subscribers.inc()
     timeout = settings.subscriber_send_timeout_seconds
-    try:
+
+    async def pump(after: int, head: int) -> None:
         await _send(ws, json.dumps({"type": "hello", "graph": name, "cursor": str(after), "head": str(head),
                                     "heartbeat_seconds": settings.heartbeat_seconds}), timeout)
         block_ms = int(settings.heartbeat_seconds * 1000)
@@ -90,7 +100,7 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
                     return
                 await _send(ws, json.dumps({"type": "heartbeat", "cursor": str(after)}), timeout)
                 continue
-            if entries[0][0] != after + 1 and after > 0:
+            if entries[0][0] != after + 1:  # history after the cursor was trimmed while we were away
                 metrics.subscriber_disconnects.labels("cursor_too_old").inc()
                 await ws.close(WS_CURSOR_TOO_OLD, "cursor too old")
                 return
@@ -99,13 +109,31 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
                 metrics.delta_lag.observe(max(head - seq, 0))
                 await _send(ws, delta_message(seq, fields), timeout)
                 after = seq
+
+    async def until_disconnect() -> None:
+        """Subscribers send nothing; reading anyway notices a closed connection at once instead of at the
+        next heartbeat (the pump may be blocked in Redis for that long)."""
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
+
+    tasks = [asyncio.create_task(pump(after, head)), asyncio.create_task(until_disconnect())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
     except TimeoutError:
         metrics.subscriber_disconnects.labels("too_slow").inc()
-        await ws.close(WS_TOO_SLOW, "subscriber too slow")
-    except WebSocketDisconnect:
+        # the close frame queues behind the data the peer is not reading: close in the background (the
+        # websocket layer aborts the connection after its close timeout) and release this subscription now
+        closing = asyncio.create_task(ws.close(WS_TOO_SLOW, "subscriber too slow"))
+        _CLOSING.add(closing)
+        closing.add_done_callback(_closed)
+    except (WebSocketDisconnect, RuntimeError):
         pass
     except RedisError:
         metrics.redis_errors.inc()
         await ws.close(WS_STORE_UNAVAILABLE, "store unavailable")
     finally:
+        for task in tasks:
+            task.cancel()
         metrics.subscribers.dec()

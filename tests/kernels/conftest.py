@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.io
 import scipy.sparse as sp
+
 from sparsewire.engine.dyngraph import DynamicGraph
 from sparsewire.kernels import hostcheck
 

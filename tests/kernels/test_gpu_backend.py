@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from sparsewire.engine.backend import CpuBackend, cuda_available, select_backend
 from sparsewire.errors import BackendUnavailableError
 

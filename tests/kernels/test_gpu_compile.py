@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+
 from sparsewire.kernels.walks_cuda import KERNEL_DIR, KERNEL_NAMES, NVRTC_OPTIONS, kernel_source
 
 ARCHS = ("sm_80", "sm_90")

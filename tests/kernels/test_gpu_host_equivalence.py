@@ -11,6 +11,7 @@ import zlib
 
 import numpy as np
 import pytest
+
 from sparsewire.engine.dyngraph import DynamicGraph
 from sparsewire.kernels import hostcheck, walks_cpu
 

@@ -8,6 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 from numba import njit
+
 from sparsewire.kernels.rng import draw, draw_py, mix64, mix64_py, walker_key, walker_key_py
 from sparsewire.kernels.walks_cuda import KERNEL_DIR
 
