@@ -57,7 +57,8 @@ def main() -> int:
     local.insert_batch(iu, iv, iw)
     du, dv = sparsifier_deletions(local.graph, local.sparsifier, int(args.delete_frac * g.n), seed=args.seed + 2)
     b = g.base
-    ops = [{"op": "insert", "u": int(x) + b, "v": int(y) + b, "w": float(w)} for x, y, w in zip(iu, iv, iw, strict=True)]
+    ops = [{"op": "insert", "u": int(x) + b, "v": int(y) + b, "w": float(w)}
+           for x, y, w in zip(iu, iv, iw, strict=True)]
     ops += [{"op": "delete", "u": int(x) + b, "v": int(y) + b} for x, y in zip(du, dv, strict=True)]
 
     name = f"demo-{int(time.time())}"
