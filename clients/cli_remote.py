@@ -283,13 +283,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
         bar = _progress("ops")
         with bar:
             task = bar.add_task(f"replay {Path(args.stream).name}", total=len(ops))
-            for i in range(0, len(ops), args.batch):
-                chunk = ops[i:i + args.batch]
-                reply = client.updates(args.name, chunk)
-                for r in reply.results:
-                    counts[r.action] = counts.get(r.action, 0) + 1
-                cursor, batches = reply.cursor, batches + 1
-                bar.update(task, advance=len(chunk))
+            chunks = [ops[i:i + args.batch] for i in range(0, len(ops), args.batch)]
+            if args.ingest:  # one websocket, pipelined; the bar counts acknowledged (durable) ops
+                for ack in client.ingest(args.name, chunks):
+                    if "error" in ack:
+                        raise InputError(f"batch {ack['id']} rejected: {ack['error']['message']}")
+                    for r in ack["results"]:
+                        counts[r["action"]] = counts.get(r["action"], 0) + 1
+                    cursor, batches = ack["cursor"], batches + 1
+                    bar.update(task, advance=len(ack["results"]))
+            else:
+                for chunk in chunks:
+                    reply = client.updates(args.name, chunk)
+                    for r in reply.results:
+                        counts[r.action] = counts.get(r.action, 0) + 1
+                    cursor, batches = reply.cursor, batches + 1
+                    bar.update(task, advance=len(chunk))
     seconds = time.perf_counter() - started
     summary = {"graph": args.name, "ops": len(ops), "batches": batches, "cursor": cursor, "actions": counts,
                "seconds": round(seconds, 3), "ops_per_second": round(len(ops) / seconds, 1) if seconds else None}
@@ -399,6 +408,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("name", metavar="NAME")
     p.add_argument("stream", metavar="STREAM_FILE")
     p.add_argument("--batch", type=int, default=1000, help="operations per batch (1000)")
+    p.add_argument("--ingest", action="store_true",
+                   help="stream the batches over the ingest websocket (pipelined, acknowledged once durable)")
     p.set_defaults(func=_guard(cmd_replay))
 
     p = subparsers.add_parser("subscribe", parents=[common], help="print sparsifier deltas as they happen",

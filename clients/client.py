@@ -185,6 +185,14 @@ class Client(_Transport, _Api):
 
         return Subscription(self, name, cursor, heartbeats=heartbeats, max_retries=max_retries)
 
+    def ingest(self, name: str, batches: Any, *, window: int | None = None) -> Any:
+        """Stream ``batches`` (lists of ops) over the ingest websocket; an iterator of acknowledgements in order
+        (``{"id", "seq", "cursor", "results", "delta", "stats"}`` or ``{"id", "error"}``).  Resends after a
+        dropped connection are applied once; see :mod:`sparsewire.clients.ingest`."""
+        from sparsewire.clients.ingest import ingest  # noqa: PLC0415
+
+        return ingest(self, name, batches, window=window)
+
     def mirror(self, name: str) -> Mirror:
         """A :class:`~sparsewire.clients.mirror.Mirror` of ``name``'s sparsifier."""
         from sparsewire.clients.mirror import Mirror  # noqa: PLC0415

@@ -35,6 +35,12 @@ class Metrics:
         self.redis_errors = Counter("sparsewire_redis_errors_total", "Failed Redis operations", registry=r)
         self.ingest_frames = Counter("sparsewire_ingest_frames_total", "Ingest frames received", ["result"],
                                      registry=r)
+        self.ingest_inflight = Gauge("sparsewire_ingest_inflight_frames",
+                                     "Ingest frames read but not yet acknowledged (all connections)", registry=r)
+        self.ingest_lag = Histogram("sparsewire_ingest_ack_seconds",
+                                    "Time from reading an ingest frame to sending its acknowledgement",
+                                    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+                                    registry=r)
         self.build = Info("sparsewire_build", "Build information", registry=r)
         self.build.info({"version": __version__, "backend": backend})
 

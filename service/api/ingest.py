@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -105,7 +106,9 @@ async def ingest(ws: WebSocket, name: str) -> None:
     async def read() -> None:
         try:
             while True:
-                await pending.put(await ws.receive_text())  # blocks when W frames are unacknowledged
+                raw = await ws.receive_text()
+                metrics.ingest_inflight.inc()
+                await pending.put((time.perf_counter(), raw))  # blocks when W frames are unacknowledged
         except WebSocketDisconnect:
             pass
         finally:
@@ -113,9 +116,17 @@ async def ingest(ws: WebSocket, name: str) -> None:
 
     reader = asyncio.create_task(read())
     try:
-        while (raw := await pending.get()) is not _DONE:
-            await ws.send_text(await apply_frame(graph, raw, metrics))  # type: ignore[arg-type]
+        while (item := await pending.get()) is not _DONE:
+            read_at, raw = item  # type: ignore[misc]
+            try:
+                await ws.send_text(await apply_frame(graph, raw, metrics))
+            finally:
+                metrics.ingest_inflight.dec()
+                metrics.ingest_lag.observe(time.perf_counter() - read_at)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
         reader.cancel()
+        while not pending.empty():  # frames read but never applied (the peer left)
+            if pending.get_nowait() is not _DONE:
+                metrics.ingest_inflight.dec()
