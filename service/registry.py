@@ -69,6 +69,7 @@ class Registry:
     async def delete(self, name: str) -> None:
         rt = self.get(name)
         async with rt.lock:
+            await rt.quiesce()
             await self.store.delete(name)
             self.graphs.pop(name, None)
             self.metrics.forget_graph(name)

@@ -11,12 +11,14 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Awaitable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from redis.exceptions import RedisError
 
 from sparsewire.engine.batch import (
     ACTIONS,
@@ -46,6 +48,16 @@ from sparsewire.store import codec
 from sparsewire.store.redis_store import GraphStore
 
 OP_KINDS = {"insert": INSERT, "delete": DELETE}
+#: Most batches written in one Redis transaction (one fsync).
+_GROUP_COMMIT = 64
+
+
+@dataclass
+class _Commit:
+    seq: int
+    fields: dict[str, Any]
+    record: tuple[str, bytes] | None
+    done: asyncio.Future[None]
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,10 @@ class GraphRuntime:
         self.lock = asyncio.Lock()
         self.ops_since_snapshot = 0
         self.stale = False
+        self.durable_seq = seq
+        self._pending: deque[_Commit] = deque()
+        self._committer: asyncio.Task[None] | None = None
+        self._inflight_keys: dict[str, tuple[str | None, asyncio.Future[None], str]] = {}
         self._publish_sizes()
 
     # ------------------------------------------------------------------ construction and recovery
@@ -124,7 +140,7 @@ class GraphRuntime:
                     self.ids = _ids_with(self.ids, fields)
                     await loop.run_in_executor(self.executor, self.sparsifier.replay, runs, int(fields[b"n_ops"]))
             after = entries[-1][0]
-        self.seq = meta["seq"]
+        self.seq = self.durable_seq = meta["seq"]
         self.stale = False
         self._publish_sizes()
 
@@ -136,6 +152,7 @@ class GraphRuntime:
                                    metrics=self.metrics, executor=self.executor)
         await fresh._restore(meta)
         self.sparsifier, self.ids, self.seq, self.stale = fresh.sparsifier, fresh.ids, fresh.seq, False
+        self.durable_seq = fresh.seq
 
     # ------------------------------------------------------------------ updates
     async def apply(self, ops: Sequence[Op], *, idempotency_key: str | None = None,
@@ -145,18 +162,27 @@ class GraphRuntime:
         The reply is encoded once and the same text is stored as the idempotency record, so a retried request
         gets exactly the bytes of the first reply.
         """
+        return await (await self.submit(ops, idempotency_key=idempotency_key, request_hash=request_hash))
+
+    async def submit(self, ops: Sequence[Op], *, idempotency_key: str | None = None,
+                     request_hash: str | None = None) -> Awaitable[str]:
+        """Apply one batch in memory and queue its commit; returns an awaitable of the reply that completes
+        once the batch is durable (or raises :class:`StoreUnavailableError`).
+
+        Batches are applied strictly one after another (the writer lock), but the next batch's engine work
+        overlaps with the previous batches' Redis commits, and commits queued meanwhile are written in one
+        transaction with one fsync (group commit).  Nothing is acknowledged before it is durable, and readers
+        only see durable states.
+        """
         started = time.perf_counter()
         async with self.lock:
             if self.stale:
+                await self._settle()
                 await self.reload()
             if idempotency_key:
-                stored = await self.store.idempotent_reply(self.name, idempotency_key)
-                if stored is not None:
-                    stored_hash, _, stored_reply = stored.decode().partition("\n")
-                    if stored_hash != request_hash:
-                        raise InvalidInputError(
-                            f"Idempotency-Key {idempotency_key!r} was used before with a different request body")
-                    return stored_reply
+                early = await self._idempotent(idempotency_key, request_hash)
+                if early is not None:
+                    return early
             ids_before = len(self.ids.names)
             try:
                 batch = self._to_batch(ops)
@@ -170,26 +196,90 @@ class GraphRuntime:
             except InvalidInputError:
                 self.ids.rollback(ids_before)
                 raise
+            self.seq += 1
             delta = json.dumps(self.delta_json(result.delta), separators=(",", ":"))
-            reply = self._reply(result, self.seq + 1, delta)
-            fields = {"type": "batch", "seq": self.seq + 1, "n_ops": len(batch), "first_uid": result.first_uid,
+            reply = self._reply(result, self.seq, delta)
+            fields = {"type": "batch", "seq": self.seq, "n_ops": len(batch), "first_uid": result.first_uid,
                       "delta": delta, "runs": codec.encode_runs(result.runs),
                       "new_ids": json.dumps(self.ids.names[ids_before:])}
             record = (idempotency_key, f"{request_hash}\n{reply}".encode()) if idempotency_key else None
-            try:
-                await self.store.commit(self.name, self.seq + 1, fields, record)
-            except StoreUnavailableError:
-                self.stale = True
-                self.metrics.redis_errors.inc()
-                self.metrics.batches.labels("store_error").inc()
-                raise
-            self.seq += 1
+            done = self._queue_commit(self.seq, fields, record)
+            if idempotency_key:
+                self._inflight_keys[idempotency_key] = (request_hash, done, reply)
             self.ops_since_snapshot += len(batch)
             self._count(batch, result)
-            if self.ops_since_snapshot >= self.settings.snapshot_every_ops:
-                await self._snapshot()
+        return self._acknowledge(done, reply, idempotency_key, started)
+
+    async def _idempotent(self, key: str, request_hash: str | None) -> Awaitable[str] | None:
+        """The stored (or still committing) reply for ``key``; None when the key is new."""
+        inflight = self._inflight_keys.get(key)
+        if inflight is not None:
+            stored_hash, done, reply = inflight
+            stored = f"{stored_hash}\n{reply}".encode()
+        else:
+            stored = await self.store.idempotent_reply(self.name, key)
+            done = None
+        if stored is None:
+            return None
+        stored_hash, _, stored_reply = stored.decode().partition("\n")
+        if stored_hash != request_hash:
+            raise InvalidInputError(f"Idempotency-Key {key!r} was used before with a different request body")
+
+        async def wait() -> str:
+            if done is not None:
+                await asyncio.shield(done)
+            return stored_reply
+
+        return wait()
+
+    async def _acknowledge(self, done: asyncio.Future[None], reply: str, key: str | None, started: float) -> str:
+        try:
+            await asyncio.shield(done)
+        finally:
+            if key and self._inflight_keys.get(key, (None, None))[1] is done:
+                del self._inflight_keys[key]
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        if self.ops_since_snapshot >= self.settings.snapshot_every_ops:
+            async with self.lock:
+                if self.ops_since_snapshot >= self.settings.snapshot_every_ops:
+                    await self._snapshot()
         return reply
+
+    # ------------------------------------------------------------------ group commit
+    def _queue_commit(self, seq: int, fields: dict[str, Any], record: tuple[str, bytes] | None) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Commit(seq, fields, record, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_loop())
+        return done
+
+    async def _commit_loop(self) -> None:
+        """Write queued batches in order, as many per transaction (and fsync) as are waiting."""
+        while self._pending:
+            group = list(self._pending)[:_GROUP_COMMIT]
+            try:
+                await self.store.commit_many(self.name, [(c.seq, c.fields, c.record) for c in group])
+            except (StoreUnavailableError, RedisError) as exc:
+                # memory is now ahead of Redis: fail every queued batch and reload before the next one
+                self.stale = True
+                self.metrics.redis_errors.inc()
+                failed = list(self._pending)
+                self._pending.clear()
+                for c in failed:
+                    self.metrics.batches.labels("store_error").inc()
+                    if not c.done.done():
+                        c.done.set_exception(exc if isinstance(exc, StoreUnavailableError) else StoreUnavailableError(
+                            f"Redis unavailable while committing batch {c.seq}: {exc}"))
+                return
+            for c in group:
+                self._pending.popleft()
+                c.done.set_result(None)
+            self.durable_seq = group[-1].seq
+
+    async def _settle(self) -> None:
+        """Wait until every queued commit has succeeded or failed."""
+        while self._committer is not None and not self._committer.done():
+            await asyncio.shield(self._committer)
 
     def _to_batch(self, ops: Sequence[Op]) -> EdgeBatch:
         if len(ops) > self.settings.max_ops_per_batch:
@@ -254,6 +344,9 @@ class GraphRuntime:
         self.metrics.sparsifier_edges.labels(self.name).set(s.sparsifier.m)
 
     async def _snapshot(self) -> None:
+        await self._settle()
+        if self.stale:
+            return
         loop = asyncio.get_running_loop()
         blob = await loop.run_in_executor(self.executor, codec.encode_snapshot, self.sparsifier, self.ids)
         await self.store.write_snapshot(self.name, self.seq, blob)
@@ -268,6 +361,9 @@ class GraphRuntime:
 
         loop = asyncio.get_running_loop()
         async with self.lock:
+            await self._settle()
+            if self.stale:
+                await self.reload()
             if self.sparsifier.graph.m or self.sparsifier.graph.n:
                 raise ConflictError(f"graph {self.name!r} is not empty; import needs an empty graph")
             gd = await loop.run_in_executor(self.executor, lambda: read_graph(data, fmt=fmt))
@@ -285,7 +381,7 @@ class GraphRuntime:
             blob = await loop.run_in_executor(self.executor, codec.encode_snapshot, s, ids)
             seq = self.seq + 1
             await self.store.commit_reset(self.name, seq, blob, {"type": "reset", "seq": seq, "reason": "import"})
-            self.sparsifier, self.ids, self.seq = s, ids, seq
+            self.sparsifier, self.ids, self.seq, self.durable_seq = s, ids, seq, seq
             self.ops_since_snapshot = 0
             self._publish_sizes()
             return {"seq": seq, "cursor": str(seq), "warnings": list(gd.warnings), **self.describe()}
@@ -297,13 +393,21 @@ class GraphRuntime:
                 "node_ids": self.info["node_ids"], "id_base": self.ids.base if self.ids.kind == "int" else None,
                 "params": s.params.to_dict(), "backend": s.backend.name,
                 "nodes": s.graph.n, "edges": s.graph.m, "sparsifier_edges": s.sparsifier.m,
-                "density": round(s.density(), 6), "seq": self.seq, "cursor": str(self.seq),
+                "density": round(s.density(), 6), "seq": self.durable_seq, "cursor": str(self.durable_seq),
                 "created": self.info.get("created")}
 
     async def read(self, fn: Any, *args: Any) -> Any:
-        """Run a read-only function of the sparsifier in a worker thread while no batch is being applied."""
+        """Run a read-only function of the sparsifier in a worker thread while no batch is being applied, on a
+        durable state (queued commits settled first)."""
         async with self.lock:
+            await self._settle()
+            if self.stale:
+                await self.reload()
             return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def quiesce(self) -> None:
+        """Hold the writer lock's promise: nothing queued (call with the lock held)."""
+        await self._settle()
 
 
 def _ids_with(ids: IdMap, fields: dict[bytes, bytes]) -> IdMap:

@@ -477,7 +477,7 @@ async def _stored(request: Request, rt: GraphRuntime, target: Target, check: str
                   run: Callable[[SignedGraph], Any]) -> Response:
     cache = _cache_of(rt)
     key = (target, check, options)
-    seq = rt.seq
+    seq = rt.durable_seq  # an in-memory seq may still be committing (or fail and be reassigned)
     if not rt.stale:
         hit = cache.get(seq, key)
         if hit is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -46,24 +47,44 @@ def _ops(frame: IngestFrame) -> list[Op]:
     return [Op(o.op, o.u, o.v, 1.0 if (o.op == "insert" and o.w is None) else o.w) for o in frame.ops]
 
 
-async def apply_frame(graph: GraphRuntime, raw: str | bytes, metrics: Any) -> str:
-    """Parse, apply and acknowledge one frame (JSON text); errors become ``{"id", "error"}`` and never end the
-    stream."""
+async def submit_frame(graph: GraphRuntime, raw: str | bytes, metrics: Any) -> asyncio.Future[str]:
+    """Parse and apply one frame; returns a future of its acknowledgement (JSON text), which completes once the
+    batch is durable.  Errors become ``{"id", "error"}`` acknowledgements and never end the stream."""
+    loop = asyncio.get_running_loop()
     try:
         frame = IngestFrame.model_validate_json(raw)
     except ValidationError as exc:
         metrics.ingest_frames.labels("invalid").inc()
-        return json.dumps({"id": _frame_id(raw), **error_body(
+        return _ready(loop, json.dumps({"id": _frame_id(raw), **error_body(
             "invalid_request", f"bad frame: {str(exc).splitlines()[0]}",
-            json.loads(json.dumps(exc.errors(include_url=False), default=str)))})
+            json.loads(json.dumps(exc.errors(include_url=False), default=str)))}))
     try:
-        reply = await graph.apply(_ops(frame), idempotency_key=f"ingest:{frame.id}",
-                                  request_hash=body_hash(frame.model_dump_json()))
+        durable = await graph.submit(_ops(frame), idempotency_key=f"ingest:{frame.id}",
+                                     request_hash=body_hash(frame.model_dump_json()))
     except SparsewireError as exc:
         metrics.ingest_frames.labels("rejected").inc()
-        return json.dumps({"id": frame.id, **error_body(exc.code, exc.message, exc.details)})
-    metrics.ingest_frames.labels("applied").inc()
-    return f'{{"id":{json.dumps(frame.id)},{reply[1:]}'
+        return _ready(loop, _error_ack(frame.id, exc))
+
+    async def acknowledge() -> str:
+        try:
+            reply = await durable
+        except SparsewireError as exc:
+            metrics.ingest_frames.labels("rejected").inc()
+            return _error_ack(frame.id, exc)
+        metrics.ingest_frames.labels("applied").inc()
+        return f'{{"id":{json.dumps(frame.id)},{reply[1:]}'
+
+    return asyncio.ensure_future(acknowledge())
+
+
+def _ready(loop: asyncio.AbstractEventLoop, text: str) -> asyncio.Future[str]:
+    done: asyncio.Future[str] = loop.create_future()
+    done.set_result(text)
+    return done
+
+
+def _error_ack(frame_id: str, exc: SparsewireError) -> str:
+    return json.dumps({"id": frame_id, **error_body(exc.code, exc.message, exc.details)})
 
 
 def _frame_id(raw: str | bytes) -> object:
@@ -76,16 +97,28 @@ def _frame_id(raw: str | bytes) -> object:
 
 
 async def ndjson_acks(graph: GraphRuntime, lines: AsyncIterator[bytes], metrics: Any) -> AsyncIterator[bytes]:
-    """Acknowledgements for an NDJSON body, one line each, produced as the body streams in."""
+    """Acknowledgements for an NDJSON body, one line each and in order, produced as the body streams in; up to
+    :data:`WINDOW` batches are applied ahead of their acknowledgement (their commits overlap)."""
+    outstanding: deque[asyncio.Future[str]] = deque()
     buffer = b""
-    async for chunk in lines:
-        buffer += chunk
-        *complete, buffer = buffer.split(b"\n")
-        for line in complete:
-            if line.strip():
-                yield (await apply_frame(graph, line, metrics)).encode() + b"\n"
-    if buffer.strip():
-        yield (await apply_frame(graph, buffer, metrics)).encode() + b"\n"
+
+    async def frames() -> AsyncIterator[bytes]:
+        nonlocal buffer
+        async for chunk in lines:
+            buffer += chunk
+            *complete, buffer = buffer.split(b"\n")
+            for line in complete:
+                if line.strip():
+                    yield line
+        if buffer.strip():
+            yield buffer
+
+    async for line in frames():
+        outstanding.append(await submit_frame(graph, line, metrics))
+        while outstanding and (outstanding[0].done() or len(outstanding) >= WINDOW):
+            yield (await outstanding.popleft()).encode() + b"\n"
+    while outstanding:
+        yield (await outstanding.popleft()).encode() + b"\n"
 
 
 @router.websocket("/v1/graphs/{name}/ingest")
@@ -100,33 +133,39 @@ async def ingest(ws: WebSocket, name: str) -> None:
     if graph is None:
         await ws.close(WS_NOT_FOUND, f"graph {name!r} not found")
         return
-    await ws.send_text(json.dumps({"type": "hello", "graph": name, "window": WINDOW, "cursor": str(graph.seq)}))
-    pending: asyncio.Queue[object] = asyncio.Queue(maxsize=WINDOW)
+    await ws.send_text(json.dumps({"type": "hello", "graph": name, "window": WINDOW,
+                                   "cursor": str(graph.durable_seq)}))
+    window = asyncio.Semaphore(WINDOW)  # frames read but not yet acknowledged
+    acks: asyncio.Queue[object] = asyncio.Queue()
 
-    async def read() -> None:
+    async def read_and_apply() -> None:
+        """Read frames (at most WINDOW unacknowledged: past that the socket is not read) and apply them in
+        order; their acknowledgements are queued as futures that complete once durable."""
         try:
             while True:
+                await window.acquire()
                 raw = await ws.receive_text()
                 metrics.ingest_inflight.inc()
-                await pending.put((time.perf_counter(), raw))  # blocks when W frames are unacknowledged
+                await acks.put((time.perf_counter(), await submit_frame(graph, raw, metrics)))
         except WebSocketDisconnect:
             pass
         finally:
-            await pending.put(_DONE)
+            await acks.put(_DONE)
 
-    reader = asyncio.create_task(read())
+    reader = asyncio.create_task(read_and_apply())
     try:
-        while (item := await pending.get()) is not _DONE:
-            read_at, raw = item  # type: ignore[misc]
+        while (item := await acks.get()) is not _DONE:
+            read_at, ack = item  # type: ignore[misc]
             try:
-                await ws.send_text(await apply_frame(graph, raw, metrics))
+                await ws.send_text(await ack)
             finally:
+                window.release()
                 metrics.ingest_inflight.dec()
                 metrics.ingest_lag.observe(time.perf_counter() - read_at)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
         reader.cancel()
-        while not pending.empty():  # frames read but never applied (the peer left)
-            if pending.get_nowait() is not _DONE:
+        while not acks.empty():  # frames applied but never acknowledged (the peer left)
+            if acks.get_nowait() is not _DONE:
                 metrics.ingest_inflight.dec()

@@ -101,22 +101,25 @@ class GraphStore:
         return await self.redis.get(keys.snapshot(name))
 
     # ------------------------------------------------------------------ the delta log
-    async def commit(self, name: str, seq: int, fields: Mapping[str, bytes | str | int],
-                     idempotency: tuple[str, bytes] | None = None) -> None:
-        """Append batch ``seq`` to the log and record the reply, atomically and durably."""
+    async def commit_many(self, name: str,
+                          batches: list[tuple[int, Mapping[str, bytes | str | int], tuple[str, bytes] | None]]) -> None:
+        """Append several consecutive batches in one transaction and one durable wait (group commit)."""
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.xadd(keys.log(name), dict(fields), id=keys.entry_id(seq))
-                pipe.hset(keys.meta(name), "seq", seq)
-                if idempotency:
-                    pipe.set(keys.idempotency(name, idempotency[0]), idempotency[1],
-                             ex=self.idempotency_ttl_seconds)
+                for seq, fields, idempotency in batches:
+                    pipe.xadd(keys.log(name), dict(fields), id=keys.entry_id(seq))
+                    if idempotency:
+                        pipe.set(keys.idempotency(name, idempotency[0]), idempotency[1],
+                                 ex=self.idempotency_ttl_seconds)
+                pipe.hset(keys.meta(name), "seq", batches[-1][0])
                 await pipe.execute()
             await self._wait_durable()
         except ResponseError as exc:
-            raise StoreUnavailableError(f"Redis refused the commit of batch {seq}: {exc}") from exc
+            raise StoreUnavailableError(f"Redis refused the commit of batches {batches[0][0]}..{batches[-1][0]}: "
+                                        f"{exc}") from exc
         except RedisError as exc:
-            raise StoreUnavailableError(f"Redis unavailable while committing batch {seq}: {exc}") from exc
+            raise StoreUnavailableError(f"Redis unavailable while committing batches {batches[0][0]}.."
+                                        f"{batches[-1][0]}: {exc}") from exc
 
     async def commit_reset(self, name: str, seq: int, snapshot: bytes, fields: Mapping[str, bytes | str | int]) -> None:
         """Replace the graph's state wholesale (an import): new snapshot at ``seq`` and a ``reset`` log entry,
