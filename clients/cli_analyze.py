@@ -123,19 +123,34 @@ def _main(args: argparse.Namespace) -> int:
     return 0
 
 
+_HELP = {
+    "balance": "structural balance: the two camps, or a negative cycle; frustration index",
+    "consensus": "consensus regime of x' = -Lx (signed Laplacian), spectrum, predicted limit",
+    "observability": "which opinion modes hidden agents can steer unseen (PBH per eigenspace)",
+    "perturbation": "rank-one edge or grounding changes that stabilise, observe or break symmetry",
+    "chordal": "chordality with a certificate: a perfect elimination ordering or a chordless cycle",
+    "verify-peo": "check a given elimination ordering (--order), naming the violating vertex",
+    "complete": "inclusion-minimal chordal completion (fill edges + PEO); alias chordal-completion",
+    "cliques": "maximal cliques and treewidth of a chordal graph (exit 1 with the hole otherwise)",
+}
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``analyze`` with one sub-subcommand per analysis."""
     parser = subparsers.add_parser("analyze", help="agreement and chordality checks on a graph file")
     sub = parser.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
     for name in SUBCOMMANDS:
-        p = sub.add_parser(name, help=f"{name} analysis")
+        p = sub.add_parser(name, help=_HELP.get(name, f"{name} analysis"),
+                           aliases=["chordal-completion"] if name == "complete" else [])
         p.add_argument("file", metavar="FILE")
         d = p.add_mutually_exclusive_group()
         d.add_argument("--directed", action="store_true", help="treat edges as directed (source -> target)")
         d.add_argument("--undirected", action="store_true", help="treat edges as undirected")
         p.add_argument("--json", action="store_true", help="print the full JSON result")
         if name == "balance":
-            p.add_argument("--frustration", default="auto", choices=["auto", "exact", "heuristic", "none"])
+            p.add_argument("--frustration", default="auto", choices=["auto", "exact", "heuristic", "none"],
+                           help="frustration index: exact (up to 20 nodes per component), heuristic upper bound, "
+                                "auto (exact when small), or none")
         if name in ("consensus", "observability", "perturbation"):
             p.add_argument("--variant", default="opposing", choices=["opposing", "repelling", "unsigned"])
             p.add_argument("--hidden", help="comma-separated hidden node ids")

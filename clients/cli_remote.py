@@ -260,6 +260,8 @@ def cmd_load(args: argparse.Namespace) -> int:
             client.create_graph(args.name, **params)
         elif params:
             raise InputError("--K/--steps/--walkers/--seed set parameters of a new graph: add --create")
+        else:
+            client.get_graph(args.name)  # fail before uploading: NotFound names the graph (use --create)
         bar = _progress("B", transfer=True)
         with bar:
             task = bar.add_task(f"upload {path.name}", total=path.stat().st_size)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -17,11 +17,15 @@ def _flag(name: str) -> str:
 def register(sub: Any) -> None:
     from sparsewire.settings import Settings  # noqa: PLC0415
 
-    p = sub.add_parser("serve", help="run the service", description=__doc__,
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("serve", help="run the service", description=__doc__)
     for name, field in Settings.model_fields.items():
         env = "REDIS_URL or SPARSEWIRE_REDIS_URL" if name == "redis_url" else f"SPARSEWIRE_{name.upper()}"
-        p.add_argument(_flag(name), dest=name, default=None, help=f"{field.description} (env {env})")
+        default = field.get_default(call_default_factory=True)
+        shown = "embedded Redis" if name == "redis_url" else default
+        choices = get_args(field.annotation) if get_origin(field.annotation) is Literal else None
+        p.add_argument(_flag(name), dest=name, default=None, choices=choices, metavar=name.upper(),
+                       help=f"{field.description}; default {shown}" + (f"; one of {', '.join(choices)}" if choices
+                                                                        else "") + f" (env {env})")
     p.set_defaults(func=run)
 
 
@@ -35,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings(**given)
     except ValidationError as exc:
-        print(f"sparsewire serve: {exc}", file=sys.stderr)
+        for err in exc.errors(include_url=False):
+            where = ".".join(str(x) for x in err["loc"]) or "settings"
+            print(f"sparsewire serve: {where}: {err['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return 2
     # ws="websockets": that implementation waits for the socket to drain on every send (flow control), so a
     # slow websocket peer blocks our send and is cut off by the send timeout; uvicorn's default sans-I/O

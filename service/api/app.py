@@ -26,7 +26,7 @@ from sparsewire.settings import Settings
 from sparsewire.store.embedded import EmbeddedRedis
 from sparsewire.store.redis_store import GraphStore
 
-log = logging.getLogger("sparsewire")
+log = logging.getLogger("uvicorn.error")  # configured by uvicorn, so start-up lines reach the console
 
 
 class BodyLimit:
@@ -114,8 +114,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         url = settings.redis_url
         if url is None:
             embedded = EmbeddedRedis(settings.data_dir / "redis")
-            url = await asyncio.to_thread(embedded.start)
-            log.info("embedded redis-server at %s (data in %s)", url, embedded.data_dir)
+            # started from the main thread on purpose: the child is tied to its creator's thread (it dies with it)
+            url = embedded.start()
+            log.info("sparsewire: embedded redis-server at %s, append-only data in %s", url, embedded.data_dir)
         redis = Redis.from_url(url, retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3),
                                retry_on_error=[RedisConnectionError, RedisTimeoutError], health_check_interval=30,
                                max_connections=512)
@@ -129,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.settings, app.state.metrics, app.state.registry = settings, metrics, registry
             app.state.redis_url = url
             await registry.recover()
-            log.info("ready: %d graph(s) recovered, fsync=%s", len(registry.graphs), store.fsync_mode)
+            log.info("sparsewire: ready, %d graph(s) recovered, durability %s (%s), backend %s",
+                     len(registry.graphs), settings.durability, store.fsync_mode, backend.name)
             yield
             registry.close()
         finally:
