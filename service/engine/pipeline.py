@@ -325,6 +325,11 @@ def run_pipeline(
     write_matrix_market(out / "G.mtx", n, gu, gv, gw, base=base, comment=note + " (final G)")
     hu, hv, hw = s.sparsifier.edges()
     write_matrix_market(out / "H.mtx", n, hu, hv, hw, base=base, comment=note + " (final sparsifier H)")
+    # the streams, in order and with the input's ids, so the run can be replayed elsewhere (e.g. over HTTP)
+    np.savetxt(out / "stream_insert.txt", np.column_stack([iu + base, iv + base, iw]), fmt=["%d", "%d", "%.17g"],
+               header="u v w  (insertions in order; batches of report.batches_detail.insert sizes)")
+    np.savetxt(out / "stream_delete.txt", np.column_stack([du + base, dv + base]), fmt="%d",
+               header="u v  (deletions in order; batches of report.batches_detail.delete sizes)")
     ids_file = None
     if g.node_ids is not None or g.base != base:
         ids_file = "node_ids.txt"
