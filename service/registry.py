@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -52,7 +53,7 @@ class Registry:
             raise InvalidInputError("stored graphs are undirected and unsigned in this version; use the stateless "
                                     "/v1/analysis endpoints for directed or signed graphs")
         info = {"directed": directed, "signed": signed, "node_ids": node_ids, "params": params.to_dict(),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "incarnation": uuid.uuid4().hex}
         async with self._create_lock:
             if name in self.graphs or not await self.store.create(name, info):
                 raise ConflictError(f"graph {name!r} already exists")
@@ -69,7 +70,7 @@ class Registry:
     async def delete(self, name: str) -> None:
         rt = self.get(name)
         async with rt.lock:
-            await rt.quiesce()
+            await rt.retire()
             await self.store.delete(name)
             self.graphs.pop(name, None)
             self.metrics.forget_graph(name)

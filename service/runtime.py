@@ -97,6 +97,7 @@ class GraphRuntime:
         self.lock = asyncio.Lock()
         self.ops_since_snapshot = 0
         self.stale = False
+        self.deleted = False
         self.durable_seq = seq
         self._pending: deque[_Commit] = deque()
         self._committer: asyncio.Task[None] | None = None
@@ -176,6 +177,7 @@ class GraphRuntime:
         """
         started = time.perf_counter()
         async with self.lock:
+            self._check_alive()
             if self.stale:
                 await self._settle()
                 await self.reload()
@@ -361,12 +363,14 @@ class GraphRuntime:
 
         loop = asyncio.get_running_loop()
         async with self.lock:
+            self._check_alive()
             await self._settle()
             if self.stale:
                 await self.reload()
             if self.sparsifier.graph.m or self.sparsifier.graph.n:
                 raise ConflictError(f"graph {self.name!r} is not empty; import needs an empty graph")
-            gd = await loop.run_in_executor(self.executor, lambda: read_graph(data, fmt=fmt))
+            gd = await loop.run_in_executor(self.executor, lambda: read_graph(
+                data, fmt=fmt, max_nodes=self.settings.max_graph_nodes, max_bytes=self.settings.max_import_bytes))
             if gd.n == 0:
                 # e.g. a binary body read as an edge list holding only a "header" line
                 raise ParseError("line 1: no vertices or edges found; expected a Matrix Market file or an edge "
@@ -374,6 +378,9 @@ class GraphRuntime:
             if len(gd.u) > self.settings.max_graph_edges:
                 raise TooLargeError(f"file has {len(gd.u)} edges; the limit is {self.settings.max_graph_edges}")
             ids, n, u, v = _import_ids(self.ids.kind, gd)
+            if n > self.settings.max_graph_nodes:
+                raise TooLargeError(f"the file's node ids need {n} vertices; the limit is "
+                                    f"{self.settings.max_graph_nodes}")
             params = self.sparsifier.params
             s = await loop.run_in_executor(
                 self.executor, lambda: Sparsifier.from_edges(n, u, v, gd.w, params=params,
@@ -400,14 +407,22 @@ class GraphRuntime:
         """Run a read-only function of the sparsifier in a worker thread while no batch is being applied, on a
         durable state (queued commits settled first)."""
         async with self.lock:
+            self._check_alive()
             await self._settle()
             if self.stale:
                 await self.reload()
             return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
-    async def quiesce(self) -> None:
-        """Hold the writer lock's promise: nothing queued (call with the lock held)."""
+    async def retire(self) -> None:
+        """Mark the graph deleted (call with the lock held): queued commits settle first, and every later write
+        or read through this object (a request that was waiting for the lock, an open ingest socket) gets 404
+        instead of writing into a deleted or re-created graph."""
         await self._settle()
+        self.deleted = True
+
+    def _check_alive(self) -> None:
+        if self.deleted:
+            raise NotFoundError(f"graph {self.name!r} not found (deleted)")
 
 
 def _ids_with(ids: IdMap, fields: dict[bytes, bytes]) -> IdMap:

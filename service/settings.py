@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(512 * 2**20, ge=1024, description="largest accepted request body (bytes)")
     max_ops_per_batch: int = Field(200_000, ge=1, description="most operations in one update batch")
     max_graph_edges: int = Field(50_000_000, ge=1, description="most edges a stored graph may hold")
+    max_import_bytes: int = Field(2 * 2**30, ge=1024, description="largest decompressed graph file (bytes)")
     max_graph_nodes: int = Field(
-        100_000_000, ge=1, le=2**31 - 2, description="most vertices a stored graph may grow to (node ids of int graphs "
+        20_000_000, ge=1, le=2**31 - 2, description="most vertices a stored graph may grow to (node ids of int graphs "
         "must be below it, after subtracting the graph's id base)")
     max_quality_nodes: int = Field(5_000_000, ge=1, description="largest graph for which /quality computes kappa")
     snapshot_every_ops: int = Field(500_000, ge=1, description="write a new snapshot after this many operations")

@@ -69,7 +69,14 @@ class LogOddsOptions:
         out = cls(**known)
         if not (out.w_max > 0) or not (out.tau >= 0) or not (out.scale > 0 and math.isfinite(out.scale)):
             raise InvalidInputError("options: need w_max > 0, tau >= 0 and a finite scale > 0")
+        if not MIN_ABS_WEIGHT <= out.scale <= MAX_ABS_WEIGHT:
+            raise InvalidInputError(f"options: scale must lie in [{MIN_ABS_WEIGHT:g}, {MAX_ABS_WEIGHT:g}]")
         return out
+
+
+#: Edge weights beyond these magnitudes make Laplacian spectra overflow or vanish in double precision.
+MIN_ABS_WEIGHT = 1e-100
+MAX_ABS_WEIGHT = 1e100
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,6 +165,9 @@ class SignedGraph:
                 raise InvalidInputError(f"edges[{k}] ({e['source']!r}->{e['target']!r}): non-finite weight {raw!r}")
             if has_w and val == 0.0:
                 raise InvalidInputError(f"edges[{k}] ({e['source']!r}->{e['target']!r}): zero weight")
+            if has_w and not MIN_ABS_WEIGHT <= abs(val) <= MAX_ABS_WEIGHT:
+                raise InvalidInputError(f"edges[{k}] ({e['source']!r}->{e['target']!r}): |weight| {val:g} outside "
+                                        f"[{MIN_ABS_WEIGHT:g}, {MAX_ABS_WEIGHT:g}] (spectra would overflow)")
             if has_z:
                 if val == 0.0 or abs(val) < opts.tau:
                     keep[k] = False

@@ -117,9 +117,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # started from the main thread on purpose: the child is tied to its creator's thread (it dies with it)
             url = embedded.start()
             log.info("sparsewire: embedded redis-server at %s, append-only data in %s", url, embedded.data_dir)
+        # socket_timeout must outlast the subscribers' XREAD BLOCK (one heartbeat interval)
         redis = Redis.from_url(url, retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3),
                                retry_on_error=[RedisConnectionError, RedisTimeoutError], health_check_interval=30,
-                               max_connections=512)
+                               max_connections=512, socket_connect_timeout=10,
+                               socket_timeout=settings.heartbeat_seconds + 30)
         try:
             await _wait_for_redis(redis)
             store = GraphStore(redis, durability=settings.durability,

@@ -70,9 +70,10 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
         await ws.close(WS_NOT_FOUND, f"graph {name!r} not found")
         return
     head = meta["seq"]
+    incarnation = meta["info"].get("incarnation")
     if cursor is None:
         after = head
-    elif not cursor.isdigit():
+    elif not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 19):
         await ws.close(WS_CURSOR_FUTURE, "cursor must be a non-negative integer")
         return
     else:
@@ -88,6 +89,10 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
     metrics.subscribers.inc()
     timeout = settings.subscriber_send_timeout_seconds
 
+    async def same_graph() -> bool:
+        now = await store.meta(name)
+        return now is not None and now["info"].get("incarnation") == incarnation
+
     async def pump(after: int, head: int) -> None:
         await _send(ws, json.dumps({"type": "hello", "graph": name, "cursor": str(after), "head": str(head),
                                     "heartbeat_seconds": settings.heartbeat_seconds}), timeout)
@@ -95,12 +100,15 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
         while True:
             entries = await store.read_blocking(name, after, block_ms=block_ms, count=100)
             if not entries:
-                if await store.meta(name) is None:
+                if not await same_graph():
                     await ws.close(WS_NOT_FOUND, f"graph {name!r} was deleted")
                     return
                 await _send(ws, json.dumps({"type": "heartbeat", "cursor": str(after)}), timeout)
                 continue
-            if entries[0][0] != after + 1:  # history after the cursor was trimmed while we were away
+            if entries[0][0] != after + 1:  # history after the cursor was trimmed while we were away ...
+                if not await same_graph():  # ... or the graph was deleted (and maybe re-created)
+                    await ws.close(WS_NOT_FOUND, f"graph {name!r} was deleted")
+                    return
                 metrics.subscriber_disconnects.labels("cursor_too_old").inc()
                 await ws.close(WS_CURSOR_TOO_OLD, "cursor too old")
                 return

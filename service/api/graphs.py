@@ -34,7 +34,7 @@ async def list_graphs(registry: RegistryDep) -> dict:
 @router.get("/{name}", response_model=GraphInfo, dependencies=[require("read")])
 async def get_graph(graph: GraphDep) -> dict:
     """Sizes, density, parameters, backend and the last sequence number / cursor of a graph."""
-    return graph.describe()
+    return await graph.read(graph.describe)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[require("admin")])
@@ -118,8 +118,13 @@ async def get_quality(graph: GraphDep, settings: SettingsDep,
         t0 = time.perf_counter()
         s = graph.sparsifier
         comps = s.components() if n else (0, 0)
-        k = s.kappa() if kappa and n else None
-        return {"kappa": k, "density": s.density(), "nodes": n, "edges": s.graph.m,
+        k, note = None, None
+        if kappa and n:
+            try:
+                k = s.kappa()
+            except (RuntimeError, ValueError, ArithmeticError) as exc:  # ARPACK / SuperLU on a degenerate pencil
+                note = f"kappa not computed: {type(exc).__name__}: {exc}"
+        return {"kappa": k, "note": note, "density": s.density(), "nodes": n, "edges": s.graph.m,
                 "sparsifier_edges": s.sparsifier.m, "components_graph": comps[0], "components_sparsifier": comps[1],
                 "cursor": str(graph.seq), "seconds": time.perf_counter() - t0}
 

@@ -40,7 +40,7 @@ class IngestFrame(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     id: str = Field(..., min_length=1, max_length=200)
-    ops: list[Operation] = Field(..., max_length=1_000_000)
+    ops: list[Operation] = Field(..., min_length=1, max_length=1_000_000)
 
 
 def _ops(frame: IngestFrame) -> list[Op]:
@@ -57,7 +57,7 @@ async def submit_frame(graph: GraphRuntime, raw: str | bytes, metrics: Any) -> a
         metrics.ingest_frames.labels("invalid").inc()
         return _ready(loop, json.dumps({"id": _frame_id(raw), **error_body(
             "invalid_request", f"bad frame: {str(exc).splitlines()[0]}",
-            json.loads(json.dumps(exc.errors(include_url=False), default=str)))}))
+            json.loads(json.dumps(exc.errors(include_url=False, include_input=False), default=str)))}))
     try:
         durable = await graph.submit(_ops(frame), idempotency_key=f"ingest:{frame.id}",
                                      request_hash=body_hash(frame.model_dump_json()))
@@ -96,25 +96,42 @@ def _frame_id(raw: str | bytes) -> object:
     return data.get("id") if isinstance(data, dict) else None
 
 
-async def ndjson_acks(graph: GraphRuntime, lines: AsyncIterator[bytes], metrics: Any) -> AsyncIterator[bytes]:
+async def ndjson_acks(graph: GraphRuntime, lines: AsyncIterator[bytes], metrics: Any, *,
+                      max_line_bytes: int) -> AsyncIterator[bytes]:
     """Acknowledgements for an NDJSON body, one line each and in order, produced as the body streams in; up to
-    :data:`WINDOW` batches are applied ahead of their acknowledgement (their commits overlap)."""
+    :data:`WINDOW` batches are applied ahead of their acknowledgement (their commits overlap).  A line longer
+    than ``max_line_bytes`` is answered with a ``too_large`` error and skipped."""
     outstanding: deque[asyncio.Future[str]] = deque()
-    buffer = b""
+    loop = asyncio.get_running_loop()
 
-    async def frames() -> AsyncIterator[bytes]:
-        nonlocal buffer
+    async def frames() -> AsyncIterator[bytes | None]:
+        buffer = bytearray()
+        skipping = False  # inside an over-long line: drop bytes until its newline
         async for chunk in lines:
-            buffer += chunk
-            *complete, buffer = buffer.split(b"\n")
-            for line in complete:
-                if line.strip():
-                    yield line
-        if buffer.strip():
-            yield buffer
+            start = 0
+            while (end := chunk.find(b"\n", start)) >= 0:
+                if not skipping:
+                    buffer += chunk[start:end]
+                    yield None if len(buffer) > max_line_bytes else bytes(buffer)
+                buffer.clear()
+                skipping = False
+                start = end + 1
+            if not skipping:
+                buffer += chunk[start:]
+                if len(buffer) > max_line_bytes:
+                    yield None
+                    buffer.clear()
+                    skipping = True
+        if buffer.strip() and not skipping:
+            yield bytes(buffer)
 
     async for line in frames():
-        outstanding.append(await submit_frame(graph, line, metrics))
+        if line is None:
+            metrics.ingest_frames.labels("invalid").inc()
+            ack = json.dumps({"id": None, **error_body("too_large", f"NDJSON line exceeds {max_line_bytes} bytes")})
+            outstanding.append(_ready(loop, ack))
+        elif line.strip():
+            outstanding.append(await submit_frame(graph, line, metrics))
         while outstanding and (outstanding[0].done() or len(outstanding) >= WINDOW):
             yield (await outstanding.popleft()).encode() + b"\n"
     while outstanding:
@@ -144,7 +161,12 @@ async def ingest(ws: WebSocket, name: str) -> None:
         try:
             while True:
                 await window.acquire()
-                raw = await ws.receive_text()
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                raw = message.get("text")
+                if raw is None:  # a binary frame: take it as UTF-8 JSON if it is, else it gets an error ack
+                    raw = (message.get("bytes") or b"").decode("utf-8", "replace")
                 metrics.ingest_inflight.inc()
                 await acks.put((time.perf_counter(), await submit_frame(graph, raw, metrics)))
         except WebSocketDisconnect:

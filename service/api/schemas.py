@@ -61,12 +61,12 @@ class Operation(BaseModel):
     op: Literal["insert", "delete"]
     u: NodeId
     v: NodeId
-    w: float | None = Field(None, description="weight (insertions; default 1.0)")
+    w: float | None = Field(None, strict=True, description="weight (insertions; default 1.0)")
 
 
 class UpdateBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ops: list[Operation] = Field(..., max_length=1_000_000)
+    ops: list[Operation] = Field(..., min_length=1, max_length=1_000_000)
 
 
 class OpResult(BaseModel):
@@ -98,6 +98,7 @@ class EdgeSnapshot(BaseModel):
 
 class Quality(BaseModel):
     kappa: float | None
+    note: str | None = None
     density: float
     nodes: int
     edges: int

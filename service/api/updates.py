@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
@@ -53,16 +54,19 @@ async def post_updates(graph: GraphDep, request: Request,
     """
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/x-ndjson":
-        return DuplexStreamingResponse(ndjson_acks(graph, request.stream(), request.app.state.metrics),
-                                 media_type="application/x-ndjson")
-    try:
-        batch = UpdateBatch.model_validate_json(await request.body())
+        settings = request.app.state.settings
+        return DuplexStreamingResponse(ndjson_acks(graph, request.stream(), request.app.state.metrics,
+                                                   max_line_bytes=settings.max_body_bytes),
+                                       media_type="application/x-ndjson")
+    body = await request.body()
+    try:  # parsed in a worker thread: a 40 MB batch must not stall every other request
+        batch = await asyncio.to_thread(UpdateBatch.model_validate_json, body)
     except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from exc
+        raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from exc
     if idempotency_key is not None and not idempotency_key.strip():
         raise InvalidInputError("Idempotency-Key must not be empty")
     ops = [Op(o.op, o.u, o.v, 1.0 if (o.op == "insert" and o.w is None) else o.w) for o in batch.ops]
-    reply = await graph.apply(ops, idempotency_key=idempotency_key,
+    reply = await graph.apply(ops, idempotency_key=f"http:{idempotency_key}" if idempotency_key else None,
                               request_hash=body_hash(batch.model_dump_json()) if idempotency_key else None)
     return Response(reply, media_type="application/json")
 

@@ -16,6 +16,11 @@ from sparsewire.errors import InvalidBatchError
 INSERT = 0
 DELETE = 1
 
+#: Accepted edge weights (conductances).  Outside this range resistances 1/w and Laplacian entries overflow or
+#: underflow in double precision, and merged weights could reach infinity.
+MIN_WEIGHT = 1e-100
+MAX_WEIGHT = 1e100
+
 #: Per-operation outcome on G.
 STATUS = ("applied", "merged", "absent")
 APPLIED, MERGED, ABSENT = 0, 1, 2
@@ -89,7 +94,7 @@ def validate_batch(batch: EdgeBatch, *, max_vertices: int = MAX_VERTICES - 1) ->
     """Raise :class:`InvalidBatchError` listing every bad operation (``details`` = ``[{"index", "error"}]``).
 
     Checks: known op kind, integer vertex ids in ``[0, max_vertices)``, no self-loop, and for insertions a
-    finite weight > 0.
+    weight in ``[MIN_WEIGHT, MAX_WEIGHT]``.
     """
     bad: list[dict[str, object]] = []
     kind, u, v, w = batch.kind, batch.u, batch.v, batch.w
@@ -97,7 +102,8 @@ def validate_batch(batch: EdgeBatch, *, max_vertices: int = MAX_VERTICES - 1) ->
         "unknown op kind (expected insert or delete)": (kind != INSERT) & (kind != DELETE),
         f"vertex id out of range [0, {max_vertices})": (u < 0) | (v < 0) | (u >= max_vertices) | (v >= max_vertices),
         "self-loop (u == v)": u == v,
-        "insertion weight must be finite and > 0": (kind == INSERT) & ~(np.isfinite(w) & (w > 0)),
+        f"insertion weight must be finite and in [{MIN_WEIGHT:g}, {MAX_WEIGHT:g}]":
+            (kind == INSERT) & ~(np.isfinite(w) & (w >= MIN_WEIGHT) & (w <= MAX_WEIGHT)),
     }
     flagged = np.zeros(len(batch), bool)
     for mask in problems.values():

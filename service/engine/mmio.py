@@ -41,7 +41,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from sparsewire.errors import ParseError
+from sparsewire.errors import ParseError, TooLargeError
 
 __all__ = ["GraphData", "read_graph", "write_edge_csv", "write_matrix_market"]
 
@@ -93,7 +93,29 @@ class GraphData:
 
 
 # ----------------------------------------------------------------------------------------------- input
-def _read_bytes(source: Any) -> tuple[bytes, str | None]:
+def _gunzip(data: bytes, max_bytes: int | None) -> bytes:
+    """Decompress (multi-member) gzip without ever holding more than ``max_bytes`` of output."""
+    out: list[bytes] = []
+    size = 0
+    rest = data
+    try:
+        while rest:
+            d = zlib.decompressobj(31)
+            chunk = d.decompress(rest, (max_bytes - size + 1) if max_bytes is not None else 0)
+            size += len(chunk)
+            if max_bytes is not None and (size > max_bytes or d.unconsumed_tail):
+                raise TooLargeError(f"gzip body inflates beyond {max_bytes} bytes")
+            out.append(chunk)
+            tail = d.flush()
+            size += len(tail)
+            out.append(tail)
+            rest = d.unused_data
+    except zlib.error as exc:
+        raise ParseError(f"corrupt gzip data: {exc}") from exc
+    return b"".join(out)
+
+
+def _read_bytes(source: Any, max_bytes: int | None = None) -> tuple[bytes, str | None]:
     name = None
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
@@ -110,18 +132,12 @@ def _read_bytes(source: Any) -> tuple[bytes, str | None]:
     else:
         raise TypeError(f"cannot read a graph from {type(source).__name__}")
     if data[:2] == b"\x1f\x8b":
-        try:
-            d = zlib.decompressobj(31)
-            out = d.decompress(data) + d.flush()
-            if d.unused_data:  # multi-member gzip
-                out = gzip.decompress(data)
-        except (zlib.error, OSError, EOFError) as exc:
-            raise ParseError(f"corrupt gzip data: {exc}") from exc
-        data = out
+        data = _gunzip(data, max_bytes)
     return data, name
 
 
-def read_graph(source: Any, *, fmt: str = "auto", header: bool | None = None) -> GraphData:
+def read_graph(source: Any, *, fmt: str = "auto", header: bool | None = None, max_nodes: int | None = None,
+               max_bytes: int | None = None) -> GraphData:
     """Read an undirected weighted graph.
 
     Parameters
@@ -142,14 +158,17 @@ def read_graph(source: Any, *, fmt: str = "auto", header: bool | None = None) ->
     ------
     ParseError
         Malformed input; the message starts with ``line N:`` where a line is at fault.
+    TooLargeError
+        A gzip body inflating beyond ``max_bytes``, or a Matrix Market header declaring more than ``max_nodes``
+        vertices (checked before anything of that size is allocated).
     """
     if fmt not in ("auto", "mtx", "csv"):
         raise ValueError(f"fmt must be 'auto', 'mtx' or 'csv', got {fmt!r}")
-    data, _ = _read_bytes(source)
+    data, _ = _read_bytes(source, max_bytes)
     if fmt == "auto":
         fmt = "mtx" if data.lstrip()[:14].lower() == b"%%matrixmarket" else "csv"
     if fmt == "mtx":
-        return _read_mtx(data)
+        return _read_mtx(data, max_nodes)
     return _read_csv(data, header)
 
 
@@ -266,8 +285,10 @@ def _mm_slow(text_lines: list[str], first_line: int, n: int, nnz: int, k: int): 
     return np.array(ii, np.int64), np.array(jj, np.int64), np.array(xx, np.float64)
 
 
-def _read_mtx(data: bytes) -> GraphData:
+def _read_mtx(data: bytes, max_nodes: int | None = None) -> GraphData:
     n, nnz, k, _pattern, off, first = _mm_header(data)
+    if max_nodes is not None and n > max_nodes:
+        raise TooLargeError(f"the Matrix Market header declares {n} vertices; the limit is {max_nodes}")
     body = data[off:]
     got = _mm_fast(body, n, nnz, k)
     if got is None:

@@ -32,7 +32,9 @@ from sparsewire.engine.batch import (
     APPLIED,
     DELETE,
     INSERT,
+    MAX_WEIGHT,
     MERGED,
+    MIN_WEIGHT,
     RECOVERED,
     REMOVED,
     REWEIGHTED,
@@ -474,10 +476,10 @@ def _check_edge_list(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> Non
         raise InvalidInputError(f"vertex ids must lie in [0, {n})")
     if (u == v).any():
         raise InvalidInputError(f"self-loop at edge {int(np.flatnonzero(u == v)[0])}")
-    bad = ~(np.isfinite(w) & (w > 0))
+    bad = ~(np.isfinite(w) & (w >= MIN_WEIGHT) & (w <= MAX_WEIGHT))
     if bad.any():
-        raise InvalidInputError(f"edge {int(np.flatnonzero(bad)[0])} has weight {w[bad][0]!r}; "
-                                "weights must be finite and > 0")
+        raise InvalidInputError(f"edge {int(np.flatnonzero(bad)[0])} has weight {float(w[bad][0]):g}; "
+                                f"weights must be finite and in [{MIN_WEIGHT:g}, {MAX_WEIGHT:g}]")
     lo, hi = np.minimum(u, v), np.maximum(u, v)
     keys = lo * (2**31) + hi
     if len(np.unique(keys)) != len(keys):

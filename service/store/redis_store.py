@@ -58,15 +58,15 @@ class GraphStore:
         return sorted(x.decode() for x in await self.redis.smembers(keys.GRAPHS))
 
     async def create(self, name: str, info: Mapping[str, Any]) -> bool:
-        """Register a graph; False if the name exists."""
+        """Register a graph with fresh keys; False if the name exists."""
+        if not await self.redis.sadd(keys.GRAPHS, name):
+            return False
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(keys.GRAPHS, name)
-            pipe.hsetnx(keys.meta(name), "info", json.dumps(info))
-            pipe.hsetnx(keys.meta(name), "seq", 0)
-            pipe.hsetnx(keys.meta(name), "snap_seq", -1)
-            added, *_ = await pipe.execute()
+            pipe.delete(keys.meta(name), keys.snapshot(name), keys.log(name))  # leftovers of a deleted namesake
+            pipe.hset(keys.meta(name), mapping={"info": json.dumps(info), "seq": 0, "snap_seq": -1})
+            await pipe.execute()
         await self._wait_durable()
-        return bool(added)
+        return True
 
     async def delete(self, name: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
