@@ -53,7 +53,7 @@ def default_rounds(n: int) -> int:
     """
     if n <= 250_000:
         return 40
-    return max(8, int(19_000_000 / n))
+    return max(8, min(40, round(19_000_000 / n)))
 
 
 def spanning_forest(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, *, seed: int = 0) -> np.ndarray:
