@@ -32,6 +32,9 @@ class IdMap:
         out = np.empty(len(ids), np.int64)
         bad: list[int] = []
         if self.kind == "int":
+            fast = self._ints_fast(ids)
+            if fast is not None:
+                return fast, []
             for i, x in enumerate(ids):
                 if isinstance(x, bool) or not isinstance(x, int):
                     out[i] = -1
@@ -59,6 +62,18 @@ class IdMap:
                 self.index[x] = k
             out[i] = k
         return out, bad
+
+    def _ints_fast(self, ids: Sequence[object]) -> np.ndarray | None:
+        """Vectorised path for a clean list of in-range Python ints (no bools); None sends it the slow way."""
+        if not all(type(x) is int for x in ids):
+            return None
+        try:
+            arr = np.fromiter(ids, dtype=np.int64, count=len(ids)) - self.base
+        except OverflowError:
+            return None
+        if arr.size and (arr.min() < 0 or arr.max() >= MAX_VERTICES - 1):
+            return None
+        return arr
 
     def to_external(self, idx: np.ndarray) -> list[object]:
         if self.kind == "int":
