@@ -74,26 +74,25 @@ def http_run(url: str, name: str, batches) -> tuple[float, list[float]]:  # noqa
 
 
 async def ingest_run(url: str, name: str, batches) -> tuple[float, list[float]]:  # noqa: ANN001
+    """Pipelined over the ingest websocket, keeping at most the server's window of frames unacknowledged (as the
+    SDK does), so the latency is the server's ack latency, not time queued in our own socket buffers."""
     ws_url = url.replace("http", "ws", 1)
     sent_at: dict[str, float] = {}
     lat: list[float] = []
     async with websockets.connect(f"{ws_url}/v1/graphs/{name}/ingest", max_size=None) as ws:
-        json.loads(await ws.recv())
+        window = json.loads(await ws.recv())["window"]
         t0 = time.perf_counter()
-
-        async def send() -> None:
-            for i, b in enumerate(batches):
-                frame = {"id": f"bench-{i}", **as_json(b)}
+        sent = 0
+        for _ in batches:
+            while sent < len(batches) and sent - len(lat) < window:
+                frame = {"id": f"bench-{sent}", **as_json(batches[sent])}
                 sent_at[frame["id"]] = time.perf_counter()
                 await ws.send(json.dumps(frame))
-
-        sender = asyncio.create_task(send())
-        for _ in batches:
+                sent += 1
             ack = json.loads(await ws.recv())
             if "error" in ack:
                 raise RuntimeError(ack)
             lat.append(time.perf_counter() - sent_at[ack["id"]])
-        await sender
         return time.perf_counter() - t0, lat
 
 
