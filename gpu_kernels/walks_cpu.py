@@ -36,7 +36,7 @@ KERNEL_LOCK = threading.Lock()
 _CHUNK = 4
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _walk(start, deg, nbr, wt, p, q, w_e, K, T, key, capped, exempt_first, best, path):  # noqa: ANN001
     """Run one walker; returns ``(steps, R, work)``: ``steps > 0`` on success.
 
@@ -170,7 +170,7 @@ def _provably_critical(start, deg, nbr, wt, p, q, w_e, K, exempt_first):  # noqa
     return True, settled
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def insertion_kernel(start, deg, nbr, wt, ps, qs, ws, uids, seed, K, T, W, exempt_first, prove_after,  # noqa: ANN001
                      found, steps, resist, winner, work, searched, gain):
     """Insertion test for every update (parallel over updates, walkers in index order, early exit).
@@ -210,7 +210,7 @@ def insertion_kernel(start, deg, nbr, wt, ps, qs, ws, uids, seed, K, T, W, exemp
         work[i] = tot
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def deletion_kernel(start, deg, nbr, wt, ps, qs, uids, seed, T, W,  # noqa: ANN001
                     found, steps, resist, winner, work, paths):
     """Best (minimum-resistance, lowest-index) walker per update, and its vertex sequence in ``paths[i]``."""
@@ -241,8 +241,8 @@ def deletion_kernel(start, deg, nbr, wt, ps, qs, uids, seed, T, W,  # noqa: ANN0
 
 #: Serial twins for small batches: a parallel region costs a barrier per call, which is more than the walks
 #: of a few updates when cores are shared (and with one update there is nothing to share).
-insertion_kernel_serial = njit(cache=True, nogil=True)(insertion_kernel.py_func)
-deletion_kernel_serial = njit(cache=True, nogil=True)(deletion_kernel.py_func)
+insertion_kernel_serial = njit(cache=True, nogil=True, error_model="numpy")(insertion_kernel.py_func)
+deletion_kernel_serial = njit(cache=True, nogil=True, error_model="numpy")(deletion_kernel.py_func)
 _SERIAL_BELOW = 8
 
 
