@@ -118,7 +118,7 @@ SMALL_PARAMS = {"K": 10.0, "walkers": 64, "steps": 60, "seed": 7}
 
 
 def grid_csv(rows: int = 10, cols: int = 10) -> bytes:
-    """A ``rows x cols`` grid with unit weights plus one diagonal per cell of the first row (0-based int ids)."""
+    """A ``rows x cols`` grid with unit weights as an edge-list CSV (0-based int ids)."""
     lines = ["u,v,w"]
     for r in range(rows):
         for c in range(cols):

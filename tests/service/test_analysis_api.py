@@ -10,6 +10,8 @@ import httpx
 import networkx as nx
 import pytest
 
+from .conftest import grid_csv
+
 PARAMS = {"K": 10.0, "walkers": 64, "steps": 60, "seed": 7}
 
 
@@ -263,18 +265,6 @@ def test_warnings_and_openapi(http: httpx.Client) -> None:
 
 
 # ------------------------------------------------------------------------------------------ stored graphs
-def grid_csv(rows: int, cols: int) -> bytes:
-    lines = ["u,v,w"]
-    for r in range(rows):
-        for c in range(cols):
-            a = r * cols + c
-            if c + 1 < cols:
-                lines.append(f"{a},{a + 1},1.0")
-            if r + 1 < rows:
-                lines.append(f"{a},{a + cols},1.0")
-    return ("\n".join(lines) + "\n").encode()
-
-
 def make_graph(http: httpx.Client, name: str, csv: bytes, **params: float) -> dict:
     r = http.post("/v1/graphs", json={"name": name, "params": {**PARAMS, **params}})
     assert r.status_code == 201, r.text
