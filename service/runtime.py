@@ -178,7 +178,7 @@ class GraphRuntime:
         started = time.perf_counter()
         async with self.lock:
             self._check_alive()
-            if self.stale:
+            if self._ahead_of_redis():
                 await self._settle()
                 await self.reload()
             if idempotency_key:
@@ -210,6 +210,11 @@ class GraphRuntime:
                 self._inflight_keys[idempotency_key] = (request_hash, done, reply)
             self.ops_since_snapshot += len(batch)
             self._count(batch, result)
+            # Wait for durability before the next batch may be applied.  Overlapping the next batch's engine work
+            # with this commit (group commit) was measured 10-25 % faster, but under a Redis crash it let a failed
+            # batch's sequence number leak into the log (a gap, found by test_kill9_redis_mid_stream), so commits
+            # stay one at a time until that interleaving is made airtight.
+            await asyncio.wait({done})
         return self._acknowledge(done, reply, idempotency_key, started)
 
     async def _idempotent(self, key: str, request_hash: str | None) -> Awaitable[str] | None:
@@ -409,7 +414,7 @@ class GraphRuntime:
         async with self.lock:
             self._check_alive()
             await self._settle()
-            if self.stale:
+            if self._ahead_of_redis():
                 await self.reload()
             return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
@@ -419,6 +424,11 @@ class GraphRuntime:
         instead of writing into a deleted or re-created graph."""
         await self._settle()
         self.deleted = True
+
+    def _ahead_of_redis(self) -> bool:
+        """True when memory holds a batch that is neither durable nor queued (its commit failed): every applied
+        batch must be accounted for as ``durable_seq + queued``, else the state is reloaded from Redis."""
+        return self.stale or self.seq != self.durable_seq + len(self._pending)
 
     def _check_alive(self) -> None:
         if self.deleted:

@@ -176,7 +176,7 @@ async def test_kill9_redis_mid_stream(server_factory, tmp_path, graph_name: str)
         assert 503 in writer.statuses
         assert writer.errors == []
         acked = writer.acked
-        assert [r["seq"] for _, r in acked] == list(range(2, len(acked) + 2))
+        assert [r["seq"] for _, r in acked] == list(range(2, len(acked) + 2)), [r["seq"] for _, r in acked]
 
         srv.kill()
         srv.start()
