@@ -167,13 +167,13 @@ class GraphRuntime:
 
     async def submit(self, ops: Sequence[Op], *, idempotency_key: str | None = None,
                      request_hash: str | None = None) -> Awaitable[str]:
-        """Apply one batch in memory and queue its commit; returns an awaitable of the reply that completes
-        once the batch is durable (or raises :class:`StoreUnavailableError`).
+        """Apply one batch and commit it; returns an awaitable of the reply (done once the batch is durable, or
+        raising :class:`StoreUnavailableError`).
 
-        Batches are applied strictly one after another (the writer lock), but the next batch's engine work
-        overlaps with the previous batches' Redis commits, and commits queued meanwhile are written in one
-        transaction with one fsync (group commit).  Nothing is acknowledged before it is durable, and readers
-        only see durable states.
+        Batches are applied and committed strictly one after another (the writer lock is held until the commit
+        is durable; see the note at the wait below).  The commit queue can write several batches per
+        transaction, which is what a future pipelined mode would use.  Nothing is acknowledged before it is
+        durable, and readers only see durable states.
         """
         started = time.perf_counter()
         async with self.lock:
