@@ -101,7 +101,6 @@ class GraphRuntime:
         self.durable_seq = seq
         self._pending: deque[_Commit] = deque()
         self._committer: asyncio.Task[None] | None = None
-        self._inflight_keys: dict[str, tuple[str | None, asyncio.Future[None], str]] = {}
         self._publish_sizes()
 
     # ------------------------------------------------------------------ construction and recovery
@@ -206,8 +205,6 @@ class GraphRuntime:
                       "new_ids": json.dumps(self.ids.names[ids_before:])}
             record = (idempotency_key, f"{request_hash}\n{reply}".encode()) if idempotency_key else None
             done = self._queue_commit(self.seq, fields, record)
-            if idempotency_key:
-                self._inflight_keys[idempotency_key] = (request_hash, done, reply)
             self.ops_since_snapshot += len(batch)
             self._count(batch, result)
             # Wait for durability before the next batch may be applied.  Overlapping the next batch's engine work
@@ -215,36 +212,25 @@ class GraphRuntime:
             # batch's sequence number leak into the log (a gap, found by test_kill9_redis_mid_stream), so commits
             # stay one at a time until that interleaving is made airtight.
             await asyncio.wait({done})
-        return self._acknowledge(done, reply, idempotency_key, started)
+        return self._acknowledge(done, reply, started)
 
     async def _idempotent(self, key: str, request_hash: str | None) -> Awaitable[str] | None:
-        """The stored (or still committing) reply for ``key``; None when the key is new."""
-        inflight = self._inflight_keys.get(key)
-        if inflight is not None:
-            stored_hash, done, reply = inflight
-            stored = f"{stored_hash}\n{reply}".encode()
-        else:
-            stored = await self.store.idempotent_reply(self.name, key)
-            done = None
+        """The stored reply for ``key`` (commits finish under the writer lock, so it is durable); None when the
+        key is new."""
+        stored = await self.store.idempotent_reply(self.name, key)
         if stored is None:
             return None
         stored_hash, _, stored_reply = stored.decode().partition("\n")
         if stored_hash != request_hash:
             raise InvalidInputError(f"Idempotency-Key {key!r} was used before with a different request body")
 
-        async def wait() -> str:
-            if done is not None:
-                await asyncio.shield(done)
+        async def replay() -> str:
             return stored_reply
 
-        return wait()
+        return replay()
 
-    async def _acknowledge(self, done: asyncio.Future[None], reply: str, key: str | None, started: float) -> str:
-        try:
-            await asyncio.shield(done)
-        finally:
-            if key and self._inflight_keys.get(key, (None, None))[1] is done:
-                del self._inflight_keys[key]
+    async def _acknowledge(self, done: asyncio.Future[None], reply: str, started: float) -> str:
+        await asyncio.shield(done)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         if self.ops_since_snapshot >= self.settings.snapshot_every_ops:
             async with self.lock:
