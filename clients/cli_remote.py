@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import gzip
 import io
 import json
@@ -311,7 +312,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_subscribe(args: argparse.Namespace) -> int:
-    from sparsewire.clients.subscribe import DeltaEvent, Heartbeat, Resync  # noqa: PLC0415
+    from sparsewire.clients.subscribe import BalanceEvent, DeltaEvent, Heartbeat, Resync  # noqa: PLC0415
 
     seen = 0
     with _client(args) as client, client.subscribe(args.name, cursor=args.cursor,
@@ -324,6 +325,13 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
                     text = (f"{event.cursor}\t+{len(d.added)} -{len(d.removed)} ~{len(d.reweighted)}\t"
                             + " ".join([*(f"+{u}-{v}:{w:g}" for u, v, w in d.added[:5]),
                                         *(f"-{u}-{v}" for u, v in d.removed[:5])]))
+                elif isinstance(event, BalanceEvent):
+                    data = {"type": "balance", **dataclasses.asdict(event)}
+                    if event.balanced:
+                        text = (f"{event.seq - 1}\tbalanced: camps of {len(event.camp_plus or [])} and "
+                                f"{len(event.camp_minus or [])} nodes")
+                    else:
+                        text = f"{event.seq - 1}\tunbalanced: negative cycle {event.negative_cycle}"
                 elif isinstance(event, Resync):
                     data = {"type": "resync", "cursor": event.cursor, "reason": event.reason,
                             "snapshot": event.snapshot.model_dump()}

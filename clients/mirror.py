@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sparsewire.api.schemas import EdgeSnapshot
 from sparsewire.clients._requests import to_networkx, to_scipy
-from sparsewire.clients.subscribe import DeltaEvent, Event, Heartbeat, Resync, Subscription
+from sparsewire.clients.subscribe import BalanceEvent, DeltaEvent, Event, Heartbeat, Resync, Subscription
 
 if TYPE_CHECKING:
     from sparsewire.clients.client import Client
@@ -91,7 +91,7 @@ class Mirror:
             self.load(event.snapshot)
             self.resyncs += 1
             return
-        if isinstance(event, Heartbeat):
+        if isinstance(event, Heartbeat | BalanceEvent):
             return
         assert isinstance(event, DeltaEvent)
         d = event.delta

@@ -37,11 +37,19 @@ from sparsewire.clients._requests import (
 )
 from sparsewire.clients.client import AsyncClient, Client
 from sparsewire.clients.mirror import Mirror
-from sparsewire.clients.subscribe import AsyncSubscription, DeltaEvent, Event, Heartbeat, Resync, Subscription
+from sparsewire.clients.subscribe import (
+    AsyncSubscription,
+    BalanceEvent,
+    DeltaEvent,
+    Event,
+    Heartbeat,
+    Resync,
+    Subscription,
+)
 
 __all__ = [
-    "AsyncClient", "AsyncSubscription", "Client", "ClientError", "Conflict", "Delta", "DeltaEvent", "EdgeSnapshot",
-    "Event", "Forbidden", "GraphInfo", "Heartbeat", "InvalidRequest", "Mirror", "NotFound", "OpResult",
-    "Operation", "Params", "Quality", "Resync", "ServerError", "ServiceUnavailable", "Subscription", "TooLarge",
-    "Unauthorized", "Unreachable", "UpdateReply", "to_networkx", "to_scipy",
+    "AsyncClient", "AsyncSubscription", "BalanceEvent", "Client", "ClientError", "Conflict", "Delta", "DeltaEvent",
+    "EdgeSnapshot", "Event", "Forbidden", "GraphInfo", "Heartbeat", "InvalidRequest", "Mirror", "NotFound",
+    "OpResult", "Operation", "Params", "Quality", "Resync", "ServerError", "ServiceUnavailable", "Subscription",
+    "TooLarge", "Unauthorized", "Unreachable", "UpdateReply", "to_networkx", "to_scipy",
 ]

@@ -67,13 +67,28 @@ class Resync:
 
 
 @dataclass(frozen=True)
+class BalanceEvent:
+    """A signed graph's structural-balance verdict changed with batch ``seq`` (handed out just before that batch's
+    :class:`DeltaEvent`).  Certificate: ``camp_plus``/``camp_minus`` (a bipartition with no frustrated edge) when
+    ``balanced``, else ``negative_cycle`` and its ``negative_cycle_edges`` (``{source, target, weight}``), whose
+    sign product is negative."""
+
+    seq: int
+    balanced: bool
+    negative_cycle: list | None
+    negative_cycle_edges: list | None
+    camp_plus: list | None
+    camp_minus: list | None
+
+
+@dataclass(frozen=True)
 class Heartbeat:
     """Nothing new up to ``cursor`` (only with ``heartbeats=True``)."""
 
     cursor: str
 
 
-Event = DeltaEvent | Resync | Heartbeat
+Event = DeltaEvent | BalanceEvent | Resync | Heartbeat
 
 
 class _Protocol:
@@ -88,6 +103,7 @@ class _Protocol:
         self.heartbeats = heartbeats
         self.max_retries = max_retries
         self.resync_reason: str | None = None
+        self.balance_seq = 0  # seq of the last balance event handed out (its frame is resent after a reconnect)
         self.failures = 0  # consecutive failed connections / drops since the last hello
         self.connections = 0
         self.idle_timeout = 60.0
@@ -117,6 +133,13 @@ class _Protocol:
             return None
         if kind == "heartbeat":
             return Heartbeat(str(self.cursor)) if self.heartbeats else None
+        if kind == "balance":
+            seq = int(msg["seq"])
+            if seq <= self.balance_seq or (self.cursor is not None and seq <= self.cursor):
+                return None
+            self.balance_seq = seq
+            return BalanceEvent(seq, bool(msg["balanced"]), msg.get("negative_cycle"),
+                                msg.get("negative_cycle_edges"), msg.get("camp_plus"), msg.get("camp_minus"))
         if kind not in ("delta", "reset"):
             return None  # newer message types: ignore
         seq = int(msg["seq"])

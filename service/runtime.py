@@ -31,6 +31,7 @@ from sparsewire.engine.batch import (
     validate_batch,
 )
 from sparsewire.engine.dyngraph import DynamicGraph
+from sparsewire.engine.signs import EdgeSigns
 from sparsewire.engine.sparsifier import Sparsifier, SparsifierParams
 from sparsewire.errors import (
     ConflictError,
@@ -44,6 +45,7 @@ from sparsewire.errors import (
 from sparsewire.idmap import IdMap
 from sparsewire.metrics import Metrics
 from sparsewire.settings import Settings
+from sparsewire.signed_state import SignedState
 from sparsewire.store import codec
 from sparsewire.store.redis_store import GraphStore
 
@@ -101,6 +103,10 @@ class GraphRuntime:
         self.durable_seq = seq
         self._pending: deque[_Commit] = deque()
         self._committer: asyncio.Task[None] | None = None
+        #: signs and live balance of a signed graph (the sparsifier holds |w|); None for unsigned graphs
+        self.signed: SignedState | None = None
+        if info.get("signed"):
+            self.signed = SignedState(EdgeSigns(), sparsifier.graph)
         self._publish_sizes()
 
     # ------------------------------------------------------------------ construction and recovery
@@ -123,12 +129,14 @@ class GraphRuntime:
     async def _restore(self, meta: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()
         after = -1
+        signs = EdgeSigns()
         if meta["snap_seq"] >= 0:
             blob = await self.store.read_snapshot(self.name)
             if blob is None:
                 raise StoreUnavailableError(f"graph {self.name!r}: snapshot missing at seq {meta['snap_seq']}")
-            self.sparsifier, self.ids = await loop.run_in_executor(
+            self.sparsifier, self.ids, negative = await loop.run_in_executor(
                 self.executor, lambda: codec.decode_snapshot(blob, backend=self.settings.backend))
+            signs = EdgeSigns(negative)
             after = meta["snap_seq"]
         while True:
             entries = await self.store.log_after(self.name, after, count=500)
@@ -139,7 +147,11 @@ class GraphRuntime:
                     runs = codec.decode_runs(fields[b"runs"])
                     self.ids = _ids_with(self.ids, fields)
                     await loop.run_in_executor(self.executor, self.sparsifier.replay, runs, int(fields[b"n_ops"]))
+                    if b"signs" in fields:
+                        signs.replay(*codec.decode_signs(fields[b"signs"]))
             after = entries[-1][0]
+        if self.info.get("signed"):
+            self.signed = await loop.run_in_executor(self.executor, SignedState, signs, self.sparsifier.graph)
         self.seq = self.durable_seq = meta["seq"]
         self.stale = False
         self._publish_sizes()
@@ -152,6 +164,7 @@ class GraphRuntime:
                                    metrics=self.metrics, executor=self.executor)
         await fresh._restore(meta)
         self.sparsifier, self.ids, self.seq, self.stale = fresh.sparsifier, fresh.ids, fresh.seq, False
+        self.signed = fresh.signed
         self.durable_seq = fresh.seq
 
     # ------------------------------------------------------------------ updates
@@ -193,7 +206,7 @@ class GraphRuntime:
             loop = asyncio.get_running_loop()
             self.sparsifier.max_vertices = self.settings.max_graph_nodes
             try:
-                result: BatchResult = await loop.run_in_executor(self.executor, self.sparsifier.apply, batch)
+                result, extra = await loop.run_in_executor(self.executor, self._engine_apply, batch)
             except InvalidInputError:
                 self.ids.rollback(ids_before)
                 raise
@@ -202,7 +215,7 @@ class GraphRuntime:
             reply = self._reply(result, self.seq, delta)
             fields = {"type": "batch", "seq": self.seq, "n_ops": len(batch), "first_uid": result.first_uid,
                       "delta": delta, "runs": codec.encode_runs(result.runs),
-                      "new_ids": json.dumps(self.ids.names[ids_before:])}
+                      "new_ids": json.dumps(self.ids.names[ids_before:]), **extra}
             record = (idempotency_key, f"{request_hash}\n{reply}".encode()) if idempotency_key else None
             done = self._queue_commit(self.seq, fields, record)
             self.ops_since_snapshot += len(batch)
@@ -213,6 +226,25 @@ class GraphRuntime:
             # stay one at a time until that interleaving is made airtight.
             await asyncio.wait({done})
         return self._acknowledge(done, reply, started)
+
+    def _engine_apply(self, batch: EdgeBatch) -> tuple[BatchResult, dict[str, Any]]:
+        """The engine's part of a batch (in a worker thread); for a signed graph also its signs and balance, with
+        the extra log fields they need (``signs``; ``balance`` when the verdict changed)."""
+        if self.signed is None:
+            return self.sparsifier.apply(batch), {}
+        s = self.sparsifier
+        plan = self.signed.plan(batch, s.graph, max(s.max_vertices, s.graph.n))
+        result = self.sparsifier.apply(plan.batch)
+        changed = self.signed.commit(plan, batch, result, self.sparsifier.graph)
+        extra: dict[str, Any] = {"signs": codec.encode_signs(plan.set_negative, plan.clear)}
+        if changed:
+            extra["balance"] = json.dumps(self.signed.event(self.ids.to_external, self.sparsifier.graph.n),
+                                          separators=(",", ":"))
+        return result, extra
+
+    def signed_weights(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Edge weights as users see them: with their signs on a signed graph."""
+        return w if self.signed is None else self.signed.signs.signed(u, v, w)
 
     async def _idempotent(self, key: str, request_hash: str | None) -> Awaitable[str] | None:
         """The stored reply for ``key`` (commits finish under the writer lock, so it is durable); None when the
@@ -288,7 +320,7 @@ class GraphRuntime:
             pu, pv = us.copy(), vs.copy()
             pu[bad_ids], pv[bad_ids] = 0, 1
             try:
-                validate_batch(EdgeBatch(kinds, pu, pv, ws))
+                validate_batch(EdgeBatch(kinds, pu, pv, ws if self.signed is None else np.abs(ws)))
             except InvalidBatchError as exc:
                 for d in exc.details:
                     if d["index"] not in errors:
@@ -313,10 +345,12 @@ class GraphRuntime:
 
     def delta_json(self, d: SparsifierDelta) -> dict[str, list[list[Any]]]:
         ext = self.ids.to_external
-        return {"added": [list(t) for t in zip(ext(d.added[0]), ext(d.added[1]), d.added[2].tolist(), strict=True)],
+        added_w = self.signed_weights(*d.added).tolist()
+        reweighted_w = self.signed_weights(*d.reweighted).tolist()
+        return {"added": [list(t) for t in zip(ext(d.added[0]), ext(d.added[1]), added_w, strict=True)],
                 "removed": [list(t) for t in zip(ext(d.removed[0]), ext(d.removed[1]), strict=True)],
-                "reweighted": [list(t) for t in zip(ext(d.reweighted[0]), ext(d.reweighted[1]),
-                                                    d.reweighted[2].tolist(), strict=True)]}
+                "reweighted": [list(t) for t in zip(ext(d.reweighted[0]), ext(d.reweighted[1]), reweighted_w,
+                                                    strict=True)]}
 
     def _count(self, batch: EdgeBatch, result: BatchResult) -> None:
         m = self.metrics
@@ -341,7 +375,8 @@ class GraphRuntime:
         if self.stale:
             return
         loop = asyncio.get_running_loop()
-        blob = await loop.run_in_executor(self.executor, codec.encode_snapshot, self.sparsifier, self.ids)
+        negative = None if self.signed is None else self.signed.signs.keys()
+        blob = await loop.run_in_executor(self.executor, codec.encode_snapshot, self.sparsifier, self.ids, negative)
         await self.store.write_snapshot(self.name, self.seq, blob)
         self.ops_since_snapshot = 0
         first = max(1, self.seq - self.settings.log_retention + 1)
@@ -360,8 +395,10 @@ class GraphRuntime:
                 await self.reload()
             if self.sparsifier.graph.m or self.sparsifier.graph.n:
                 raise ConflictError(f"graph {self.name!r} is not empty; import needs an empty graph")
+            signed = self.signed is not None
             gd = await loop.run_in_executor(self.executor, lambda: read_graph(
-                data, fmt=fmt, max_nodes=self.settings.max_graph_nodes, max_bytes=self.settings.max_import_bytes))
+                data, fmt=fmt, max_nodes=self.settings.max_graph_nodes, max_bytes=self.settings.max_import_bytes,
+                signed=signed))
             if gd.n == 0:
                 # e.g. a binary body read as an edge list holding only a "header" line
                 raise ParseError("line 1: no vertices or edges found; expected a Matrix Market file or an edge "
@@ -374,12 +411,20 @@ class GraphRuntime:
                                     f"{self.settings.max_graph_nodes}")
             params = self.sparsifier.params
             s = await loop.run_in_executor(
-                self.executor, lambda: Sparsifier.from_edges(n, u, v, gd.w, params=params,
+                self.executor, lambda: Sparsifier.from_edges(n, u, v, np.abs(gd.w), params=params,
                                                              backend=self.sparsifier.backend))
-            blob = await loop.run_in_executor(self.executor, codec.encode_snapshot, s, ids)
+            state = negative = None
+            fields: dict[str, Any] = {"type": "reset", "seq": self.seq + 1, "reason": "import"}
+            if signed:
+                state = await loop.run_in_executor(self.executor, SignedState, EdgeSigns.from_edges(u, v, gd.w),
+                                                   s.graph)
+                negative = state.signs.keys()
+                if not state.balanced:  # the empty graph was balanced
+                    fields["balance"] = json.dumps(state.event(ids.to_external, s.graph.n), separators=(",", ":"))
+            blob = await loop.run_in_executor(self.executor, codec.encode_snapshot, s, ids, negative)
             seq = self.seq + 1
-            await self.store.commit_reset(self.name, seq, blob, {"type": "reset", "seq": seq, "reason": "import"})
-            self.sparsifier, self.ids, self.seq, self.durable_seq = s, ids, seq, seq
+            await self.store.commit_reset(self.name, seq, blob, fields)
+            self.sparsifier, self.ids, self.seq, self.durable_seq, self.signed = s, ids, seq, seq, state
             self.ops_since_snapshot = 0
             self._publish_sizes()
             return {"seq": seq, "cursor": str(seq), "warnings": list(gd.warnings), **self.describe()}
@@ -392,7 +437,8 @@ class GraphRuntime:
                 "params": s.params.to_dict(), "backend": s.backend.name,
                 "nodes": s.graph.n, "edges": s.graph.m, "sparsifier_edges": s.sparsifier.m,
                 "density": round(s.density(), 6), "seq": self.durable_seq, "cursor": str(self.durable_seq),
-                "created": self.info.get("created")}
+                "created": self.info.get("created"),
+                "balanced": None if self.signed is None else self.signed.balanced}
 
     async def read(self, fn: Any, *args: Any) -> Any:
         """Run a read-only function of the sparsifier in a worker thread while no batch is being applied, on a

@@ -104,6 +104,11 @@ class BalanceTracker:
         r, p = self._find(self._index[x])
         return -1 if p else 1
 
+    def sides(self) -> dict[Hashable, int]:
+        """Camp (``+1``/``-1``) of every node seen, relative to the root of its component; a bipartition with
+        no frustrated edge while :attr:`balanced`."""
+        return {x: (-1 if self._find(k)[1] else 1) for k, x in enumerate(self._ids)}
+
     # ------------------------------------------------------------------ updates
     def add_edge(self, u: Hashable, v: Hashable, weight: float) -> BalanceUpdate:
         """Insert the signed edge ``{u, v}``; ``O(alpha(n))`` amortised."""

@@ -462,6 +462,7 @@ def _snapshot(rt: GraphRuntime, target: Target, check: str) -> tuple:
                             f"(graph {rt.name!r} has {n})", details={"n": n, "max_nodes": cap})
     g = rt.sparsifier.sparsifier if target == "sparsifier" else g_full
     u, v, w = g.edges()
+    w = rt.signed_weights(u, v, w)
     ids = rt.ids.to_external(np.arange(n, dtype=np.int64))
     return n, u, v, w, ids, rt.seq, rt.stale
 

@@ -35,13 +35,21 @@ def _closed(task: asyncio.Task[None]) -> None:
         task.exception()  # a peer that vanished meanwhile: nothing to report
 
 
-def delta_message(seq: int, fields: dict[bytes, bytes]) -> str:
+def delta_frames(seq: int, fields: dict[bytes, bytes]) -> list[str]:
+    """The frames of one log entry, in order.  A ``balance`` frame (a signed graph's verdict changed) comes first
+    and carries the cursor *before* the entry, so a subscriber cut off between the two frames gets both again
+    and never loses one."""
+    frames = []
+    if b"balance" in fields:
+        frames.append(f'{{"type":"balance","seq":{seq},"cursor":"{seq - 1}",{fields[b"balance"].decode()[1:]}')
     kind = fields.get(b"type", b"batch").decode()
     if kind == "reset":
-        return json.dumps({"type": "reset", "seq": seq, "cursor": str(seq),
-                           "reason": fields.get(b"reason", b"").decode()})
-    # the stored delta is already JSON: splice it in rather than decode and re-encode it
-    return f'{{"type":"delta","seq":{seq},"cursor":"{seq}","delta":{fields[b"delta"].decode()}}}'
+        frames.append(json.dumps({"type": "reset", "seq": seq, "cursor": str(seq),
+                                  "reason": fields.get(b"reason", b"").decode()}))
+    else:
+        # the stored delta is already JSON: splice it in rather than decode and re-encode it
+        frames.append(f'{{"type":"delta","seq":{seq},"cursor":"{seq}","delta":{fields[b"delta"].decode()}}}')
+    return frames
 
 
 async def _send(ws: WebSocket, text: str, timeout: float) -> None:
@@ -115,7 +123,8 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
             head = max(head, entries[-1][0])
             for seq, fields in entries:
                 metrics.delta_lag.observe(max(head - seq, 0))
-                await _send(ws, delta_message(seq, fields), timeout)
+                for frame in delta_frames(seq, fields):
+                    await _send(ws, frame, timeout)
                 after = seq
 
     async def until_disconnect() -> None:

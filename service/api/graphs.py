@@ -79,6 +79,7 @@ async def _snapshot(graph, which: str, fmt: str) -> Response | dict:  # noqa: AN
     def collect() -> tuple:
         g = graph.sparsifier.sparsifier if which == "sparsifier" else graph.sparsifier.graph
         u, v, w = g.edges()
+        w = graph.signed_weights(u, v, w)
         return graph.ids.to_external(u), graph.ids.to_external(v), w.tolist(), g.n, graph.seq
 
     u, v, w, n, seq = await graph.read(collect)

@@ -26,8 +26,11 @@ class Params(BaseModel):
 class GraphCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(..., min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-    directed: bool = False
-    signed: bool = False
+    directed: bool = Field(False, description="directed graphs are not stored in this version (422); analyse them "
+                           "with the stateless /v1/analysis endpoints")
+    signed: bool = Field(False, description="signed graph: insertion weights may be negative (never 0); the "
+                         "sparsifier is maintained on |w|, structural balance is tracked live and changes are "
+                         "published as `balance` frames on the delta stream")
     node_ids: Literal["int", "str"] = "int"
     params: Params = Field(default_factory=Params)
 
@@ -48,6 +51,7 @@ class GraphInfo(BaseModel):
     seq: int
     cursor: str
     created: str | None = None
+    balanced: bool | None = Field(None, description="signed graphs: the live structural-balance verdict of G")
     warnings: list[str] | None = None
 
 
@@ -61,7 +65,8 @@ class Operation(BaseModel):
     op: Literal["insert", "delete"]
     u: NodeId
     v: NodeId
-    w: float | None = Field(None, strict=True, description="weight (insertions; default 1.0)")
+    w: float | None = Field(None, strict=True, description="weight (insertions; default 1.0); on a signed graph "
+                             "nonzero and either sign, its magnitude the conductance the sparsifier uses")
 
 
 class UpdateBatch(BaseModel):

@@ -137,7 +137,7 @@ def _read_bytes(source: Any, max_bytes: int | None = None) -> tuple[bytes, str |
 
 
 def read_graph(source: Any, *, fmt: str = "auto", header: bool | None = None, max_nodes: int | None = None,
-               max_bytes: int | None = None) -> GraphData:
+               max_bytes: int | None = None, signed: bool = False) -> GraphData:
     """Read an undirected weighted graph.
 
     Parameters
@@ -149,6 +149,10 @@ def read_graph(source: Any, *, fmt: str = "auto", header: bool | None = None, ma
     header : bool, optional
         CSV only: whether the first data line is a header; None guesses (a non-numeric weight column, or
         the first two fields being usual column names such as ``source,target``).
+    signed : bool
+        Keep the signs of weights (a signed graph): Matrix Market values are not read as ``|value|`` and
+        edge-list weights may be negative.  Merged entries sum with their signs; a sum of 0 is dropped with a
+        warning.
 
     Returns
     -------
@@ -168,8 +172,8 @@ def read_graph(source: Any, *, fmt: str = "auto", header: bool | None = None, ma
     if fmt == "auto":
         fmt = "mtx" if data.lstrip()[:14].lower() == b"%%matrixmarket" else "csv"
     if fmt == "mtx":
-        return _read_mtx(data, max_nodes)
-    return _read_csv(data, header)
+        return _read_mtx(data, max_nodes, signed)
+    return _read_csv(data, header, signed)
 
 
 # ------------------------------------------------------------------------------------------ MatrixMarket
@@ -285,7 +289,7 @@ def _mm_slow(text_lines: list[str], first_line: int, n: int, nnz: int, k: int): 
     return np.array(ii, np.int64), np.array(jj, np.int64), np.array(xx, np.float64)
 
 
-def _read_mtx(data: bytes, max_nodes: int | None = None) -> GraphData:
+def _read_mtx(data: bytes, max_nodes: int | None = None, signed: bool = False) -> GraphData:
     n, nnz, k, _pattern, off, first = _mm_header(data)
     if max_nodes is not None and n > max_nodes:
         raise TooLargeError(f"the Matrix Market header declares {n} vertices; the limit is {max_nodes}")
@@ -308,7 +312,8 @@ def _read_mtx(data: bytes, max_nodes: int | None = None) -> GraphData:
                         f"({first_rep // nn + 1}, {first_rep % nn + 1})")
         x = np.bincount(inv, weights=x, minlength=ukeys.shape[0])
         i, j = ukeys // nn, ukeys % nn
-    x = np.abs(x)
+    if not signed:
+        x = np.abs(x)
     # 2) (i, j) and (j, i) are one undirected edge
     a, b = np.minimum(i, j), np.maximum(i, j)
     key = a * nn + b
@@ -350,7 +355,7 @@ def _split(line: str, delim: str | None) -> list[str]:
     return [f.strip() for f in line.split(delim)]
 
 
-def _read_csv(data: bytes, header: bool | None) -> GraphData:
+def _read_csv(data: bytes, header: bool | None, signed: bool = False) -> GraphData:
     text = data.decode("utf-8-sig", "replace")
     src: list[str] = []
     dst: list[str] = []
@@ -391,7 +396,7 @@ def _read_csv(data: bytes, header: bool | None) -> GraphData:
                 raise ParseError(f"line {ln}: invalid weight {parts[2][:40]!r}") from None
             if not math.isfinite(wt):
                 raise ParseError(f"line {ln}: non-finite weight {parts[2]!r}")
-            if wt < 0:
+            if wt < 0 and not signed:
                 raise ParseError(f"line {ln}: negative weight {parts[2]!r}")
         src.append(parts[0])
         dst.append(parts[1])
@@ -443,8 +448,18 @@ def _read_csv(data: bytes, header: bool | None) -> GraphData:
     else:
         w = w[np.argsort(key, kind="stable")]
     u, v = uk // nn, uk % nn
+    cancelled = w == 0  # signed parallel edges that sum to zero
+    if cancelled.any():
+        f = int(np.argmax(cancelled))
+        warnings.append(f"{int(cancelled.sum())} pairs whose signed weights sum to 0 dropped, first "
+                        f"({_show_id(node_ids, base, int(u[f]))}, {_show_id(node_ids, base, int(v[f]))})")
+        u, v, w = u[~cancelled], v[~cancelled], w[~cancelled]
     return GraphData(n=n, u=u.astype(np.int64), v=v.astype(np.int64), w=np.asarray(w, np.float64),
                      node_ids=node_ids, base=base, warnings=warnings)
+
+
+def _show_id(node_ids: Any, base: int, i: int) -> Any:
+    return i + base if node_ids is None else node_ids[i]
 
 
 # ---------------------------------------------------------------------------------------------- output

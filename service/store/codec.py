@@ -28,23 +28,29 @@ def _unpack(blob: bytes) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def encode_snapshot(s: Sparsifier, ids: IdMap) -> bytes:
-    """G and H with every neighbour order, the RNG update counter, parameters and the id map."""
+def encode_snapshot(s: Sparsifier, ids: IdMap, negative_keys: np.ndarray | None = None) -> bytes:
+    """G and H with every neighbour order, the RNG update counter, parameters and the id map; for a signed
+    graph also the keys of its negative edges."""
     gd, gn, gw = s.graph.lists()
     hd, hn, hw = s.sparsifier.lists()
     header = {"n": s.n, "next_uid": s.next_uid, "params": s.params.to_dict(), "ids": ids.to_state()}
-    return _pack({"header": np.frombuffer(json.dumps(header).encode(), np.uint8), "g_deg": gd, "g_nbr": gn,
-                  "g_wt": gw, "h_deg": hd, "h_nbr": hn, "h_wt": hw})
+    arrays = {"header": np.frombuffer(json.dumps(header).encode(), np.uint8), "g_deg": gd, "g_nbr": gn,
+              "g_wt": gw, "h_deg": hd, "h_nbr": hn, "h_wt": hw}
+    if negative_keys is not None:
+        arrays["negative"] = np.asarray(negative_keys, np.int64)
+    return _pack(arrays)
 
 
-def decode_snapshot(blob: bytes, *, backend: str) -> tuple[Sparsifier, IdMap]:
+def decode_snapshot(blob: bytes, *, backend: str) -> tuple[Sparsifier, IdMap, np.ndarray | None]:
+    """Inverse of :func:`encode_snapshot`: the sparsifier, the id map and the negative-edge keys (None when the
+    snapshot has none: an unsigned graph)."""
     a = _unpack(blob)
     header = json.loads(a["header"].tobytes().decode())
     n = int(header["n"])
     g = DynamicGraph.from_lists(n, a["g_deg"], a["g_nbr"], a["g_wt"])
     h = DynamicGraph.from_lists(n, a["h_deg"], a["h_nbr"], a["h_wt"])
     s = Sparsifier(g, h, SparsifierParams(**header["params"]), next_uid=int(header["next_uid"]), backend=backend)
-    return s, IdMap.from_state(header["ids"])
+    return s, IdMap.from_state(header["ids"]), a.get("negative")
 
 
 def encode_runs(runs: list[Run]) -> bytes:
@@ -59,3 +65,13 @@ def decode_runs(blob: bytes) -> list[Run]:
     a = _unpack(blob)
     return [Run(int(k), *(a[f"{i}_{f}"] for f in ("u", "v", "w", "h_added_u", "h_added_v", "h_added_w")))
             for i, k in enumerate(a["kinds"].tolist())]
+
+
+def encode_signs(set_negative: np.ndarray, clear: np.ndarray) -> bytes:
+    """A signed batch's sign changes (keys of edges that became negative / stopped being negative)."""
+    return _pack({"set": np.asarray(set_negative, np.int64), "clear": np.asarray(clear, np.int64)})
+
+
+def decode_signs(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
+    a = _unpack(blob)
+    return a["set"], a["clear"]

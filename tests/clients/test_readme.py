@@ -35,7 +35,7 @@ EXAMPLES = readme_examples()
 def test_readme_has_one_example_per_task() -> None:
     titles = [t for t, _ in EXAMPLES]
     assert titles == ["Mirror a sparsifier into my solver", "Replay a dyGRASS stream",
-                      "Check my agents' debate graph"]
+                      "Check my agents' debate graph", "Follow a signed graph's balance as it changes"]
 
 
 @pytest.mark.parametrize("code", [c for _, c in EXAMPLES], ids=[t for t, _ in EXAMPLES])
@@ -50,3 +50,5 @@ def test_readme_example_runs(server, code: str, tmp_path: Path) -> None:  # noqa
                           timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip(), "an example should print what it shows"
+    if "BalanceEvent" in code:
+        assert proc.stdout.startswith("frustrated cycle: ['"), proc.stdout
