@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sparsewire import __version__
 from sparsewire.api import analysis, deltas, errors, graphs, ingest, ops, updates
 from sparsewire.engine.backend import select_backend
+from sparsewire.engine.pipeline import warm_up
 from sparsewire.errors import StoreUnavailableError, TooLargeError
 from sparsewire.metrics import Metrics
 from sparsewire.registry import Registry
@@ -132,6 +134,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.settings, app.state.metrics, app.state.registry = settings, metrics, registry
             app.state.redis_url = url
             await registry.recover()
+            # compile (or load from numba's cache) every kernel before the first batch, then take everything
+            # start-up created (modules, compiler state: ~10^5 objects) out of the cyclic collector's sight: a
+            # full collection over them stalled the event loop for 60 ms every few batches
+            await asyncio.get_running_loop().run_in_executor(registry.executor, warm_up, backend.name)
+            gc.collect()
+            gc.freeze()
             log.info("sparsewire: ready, %d graph(s) recovered, durability %s (%s), backend %s",
                      len(registry.graphs), settings.durability, store.fsync_mode, backend.name)
             yield
