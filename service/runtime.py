@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Sequence
@@ -62,20 +63,30 @@ class _Commit:
     done: asyncio.Future[None]
 
 
-@dataclass(frozen=True)
-class Op:
-    """One validated-shape operation from a request (ids still external)."""
+@dataclass(frozen=True, slots=True)
+class OpColumns:
+    """A batch as columns: ``op`` (``"insert"``/``"delete"``), external ids ``u``, ``v`` and weights ``w``
+    (insertions without ``w`` get 1.0; deletions NaN)."""
 
-    op: str
-    u: object
-    v: object
-    w: float | None = None
+    op: list[str]
+    u: list[Any]
+    v: list[Any]
+    w: list[float]
 
+    def __len__(self) -> int:
+        return len(self.op)
 
-def body_hash(canonical_json: str | bytes) -> str:
-    """Fingerprint of a request body in a canonical serialisation (e.g. ``model.model_dump_json()``)."""
-    data = canonical_json.encode() if isinstance(canonical_json, str) else canonical_json
-    return hashlib.sha256(data).hexdigest()
+    @classmethod
+    def from_models(cls, ops: Sequence[Any]) -> OpColumns:
+        """From validated :class:`~sparsewire.api.schemas.Operation` models."""
+        return cls([o.op for o in ops], [o.u for o in ops], [o.v for o in ops],
+                   [math.nan if o.op == "delete" else (1.0 if o.w is None else float(o.w)) for o in ops])
+
+    def fingerprint(self) -> str:
+        """SHA-256 of a canonical serialisation (the identity of a request for idempotency checks)."""
+        text = json.dumps([self.op, self.u, self.v, [None if x != x else x for x in self.w]],
+                          separators=(",", ":"), allow_nan=True)
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 #: ``{"status": ..., "action": ...}`` for every (status, action) pair, pre-encoded: a reply lists one per op.
@@ -168,7 +179,7 @@ class GraphRuntime:
         self.durable_seq = fresh.seq
 
     # ------------------------------------------------------------------ updates
-    async def apply(self, ops: Sequence[Op], *, idempotency_key: str | None = None,
+    async def apply(self, ops: OpColumns, *, idempotency_key: str | None = None,
                     request_hash: str | None = None) -> str:
         """Apply one batch atomically and durably; returns the reply body as a JSON document.
 
@@ -177,7 +188,7 @@ class GraphRuntime:
         """
         return await (await self.submit(ops, idempotency_key=idempotency_key, request_hash=request_hash))
 
-    async def submit(self, ops: Sequence[Op], *, idempotency_key: str | None = None,
+    async def submit(self, ops: OpColumns, *, idempotency_key: str | None = None,
                      request_hash: str | None = None) -> Awaitable[str]:
         """Apply one batch and commit it; returns an awaitable of the reply (done once the batch is durable, or
         raising :class:`StoreUnavailableError`).
@@ -306,13 +317,13 @@ class GraphRuntime:
         while self._committer is not None and not self._committer.done():
             await asyncio.shield(self._committer)
 
-    def _to_batch(self, ops: Sequence[Op]) -> EdgeBatch:
+    def _to_batch(self, ops: OpColumns) -> EdgeBatch:
         if len(ops) > self.settings.max_ops_per_batch:
             raise TooLargeError(f"batch has {len(ops)} operations; the limit is {self.settings.max_ops_per_batch}")
-        kinds = np.array([OP_KINDS.get(o.op, -1) for o in ops], np.int8)
-        us, bad_u = self.ids.to_internal([o.u for o in ops], create=True)
-        vs, bad_v = self.ids.to_internal([o.v for o in ops], create=True)
-        ws = np.array([np.nan if o.w is None else o.w for o in ops], np.float64)
+        kinds = np.array([OP_KINDS.get(k, -1) for k in ops.op], np.int8)
+        us, bad_u = self.ids.to_internal(ops.u, create=True)
+        vs, bad_v = self.ids.to_internal(ops.v, create=True)
+        ws = np.array(ops.w, np.float64)
         bad_ids = sorted(set(bad_u + bad_v))
         if bad_ids:
             # name every bad op, not only the bad ids: check the rest with placeholder ids at the bad positions

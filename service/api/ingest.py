@@ -25,9 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sparsewire.api.deps import websocket_allowed
 from sparsewire.api.errors import WS_NOT_FOUND, WS_UNAUTHORIZED, error_body
+from sparsewire.api.parsing import parse_batch
 from sparsewire.api.schemas import Operation
 from sparsewire.errors import SparsewireError
-from sparsewire.runtime import GraphRuntime, Op, body_hash
+from sparsewire.runtime import GraphRuntime
 
 router = APIRouter(tags=["ingest"])
 
@@ -43,36 +44,32 @@ class IngestFrame(BaseModel):
     ops: list[Operation] = Field(..., min_length=1, max_length=1_000_000)
 
 
-def _ops(frame: IngestFrame) -> list[Op]:
-    return [Op(o.op, o.u, o.v, 1.0 if (o.op == "insert" and o.w is None) else o.w) for o in frame.ops]
-
-
 async def submit_frame(graph: GraphRuntime, raw: str | bytes, metrics: Any) -> asyncio.Future[str]:
     """Parse and apply one frame; returns a future of its acknowledgement (JSON text), which completes once the
     batch is durable.  Errors become ``{"id", "error"}`` acknowledgements and never end the stream."""
     loop = asyncio.get_running_loop()
     try:
-        frame = IngestFrame.model_validate_json(raw)
+        ops, fields = parse_batch(raw, IngestFrame)
     except ValidationError as exc:
         metrics.ingest_frames.labels("invalid").inc()
         return _ready(loop, json.dumps({"id": _frame_id(raw), **error_body(
             "invalid_request", f"bad frame: {str(exc).splitlines()[0]}",
             json.loads(json.dumps(exc.errors(include_url=False, include_input=False), default=str)))}))
+    frame_id: str = fields["id"]
     try:
-        durable = await graph.submit(_ops(frame), idempotency_key=f"ingest:{frame.id}",
-                                     request_hash=body_hash(frame.model_dump_json()))
+        durable = await graph.submit(ops, idempotency_key=f"ingest:{frame_id}", request_hash=ops.fingerprint())
     except SparsewireError as exc:
         metrics.ingest_frames.labels("rejected").inc()
-        return _ready(loop, _error_ack(frame.id, exc))
+        return _ready(loop, _error_ack(frame_id, exc))
 
     async def acknowledge() -> str:
         try:
             reply = await durable
         except SparsewireError as exc:
             metrics.ingest_frames.labels("rejected").inc()
-            return _error_ack(frame.id, exc)
+            return _error_ack(frame_id, exc)
         metrics.ingest_frames.labels("applied").inc()
-        return f'{{"id":{json.dumps(frame.id)},{reply[1:]}'
+        return f'{{"id":{json.dumps(frame_id)},{reply[1:]}'
 
     return asyncio.ensure_future(acknowledge())
 
