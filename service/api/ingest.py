@@ -44,34 +44,30 @@ class IngestFrame(BaseModel):
     ops: list[Operation] = Field(..., min_length=1, max_length=1_000_000)
 
 
-async def submit_frame(graph: GraphRuntime, raw: str | bytes, metrics: Any) -> asyncio.Future[str]:
-    """Parse and apply one frame; returns a future of its acknowledgement (JSON text), which completes once the
-    batch is durable.  Errors become ``{"id", "error"}`` acknowledgements and never end the stream."""
-    loop = asyncio.get_running_loop()
+async def frame_ack(graph: GraphRuntime, raw: str | bytes, metrics: Any) -> str:
+    """Parse and apply one frame; its acknowledgement (JSON text) once the batch is durable.  Errors become
+    ``{"id", "error"}`` acknowledgements and never end the stream.
+
+    Run as a task per frame, started in frame order: the parse is synchronous and the first suspension is on the
+    graph's writer lock (first come, first served), so frames apply in order while the next frame is parsed and
+    the previous one commits.
+    """
     try:
         ops, fields = parse_batch(raw, IngestFrame)
     except ValidationError as exc:
         metrics.ingest_frames.labels("invalid").inc()
-        return _ready(loop, json.dumps({"id": _frame_id(raw), **error_body(
+        return json.dumps({"id": _frame_id(raw), **error_body(
             "invalid_request", f"bad frame: {str(exc).splitlines()[0]}",
-            json.loads(json.dumps(exc.errors(include_url=False, include_input=False), default=str)))}))
+            json.loads(json.dumps(exc.errors(include_url=False, include_input=False), default=str)))})
     frame_id: str = fields["id"]
     try:
-        durable = await graph.submit(ops, idempotency_key=f"ingest:{frame_id}", request_hash=ops.fingerprint())
+        reply = await (await graph.submit(ops, idempotency_key=f"ingest:{frame_id}",
+                                          request_hash=ops.fingerprint()))
     except SparsewireError as exc:
         metrics.ingest_frames.labels("rejected").inc()
-        return _ready(loop, _error_ack(frame_id, exc))
-
-    async def acknowledge() -> str:
-        try:
-            reply = await durable
-        except SparsewireError as exc:
-            metrics.ingest_frames.labels("rejected").inc()
-            return _error_ack(frame_id, exc)
-        metrics.ingest_frames.labels("applied").inc()
-        return f'{{"id":{json.dumps(frame_id)},{reply[1:]}'
-
-    return asyncio.ensure_future(acknowledge())
+        return _error_ack(frame_id, exc)
+    metrics.ingest_frames.labels("applied").inc()
+    return f'{{"id":{json.dumps(frame_id)},{reply[1:]}'
 
 
 def _ready(loop: asyncio.AbstractEventLoop, text: str) -> asyncio.Future[str]:
@@ -128,7 +124,7 @@ async def ndjson_acks(graph: GraphRuntime, lines: AsyncIterator[bytes], metrics:
             ack = json.dumps({"id": None, **error_body("too_large", f"NDJSON line exceeds {max_line_bytes} bytes")})
             outstanding.append(_ready(loop, ack))
         elif line.strip():
-            outstanding.append(await submit_frame(graph, line, metrics))
+            outstanding.append(asyncio.ensure_future(frame_ack(graph, line, metrics)))
         while outstanding and (outstanding[0].done() or len(outstanding) >= WINDOW):
             yield (await outstanding.popleft()).encode() + b"\n"
     while outstanding:
@@ -165,7 +161,7 @@ async def ingest(ws: WebSocket, name: str) -> None:
                 if raw is None:  # a binary frame: take it as UTF-8 JSON if it is, else it gets an error ack
                     raw = (message.get("bytes") or b"").decode("utf-8", "replace")
                 metrics.ingest_inflight.inc()
-                await acks.put((time.perf_counter(), await submit_frame(graph, raw, metrics)))
+                await acks.put((time.perf_counter(), asyncio.ensure_future(frame_ack(graph, raw, metrics))))
         except WebSocketDisconnect:
             pass
         finally:

@@ -172,3 +172,76 @@ def test_fast_producer_is_slowed_not_buffered(server_factory, graph_name: str) -
             assert rss_after - rss_before < 100 * 2**20, (rss_before, rss_after)
 
     asyncio.run(flood())
+
+
+def test_pipelined_commits_survive_a_redis_kill(server_factory, graph_name: str, tmp_path) -> None:  # noqa: ANN001
+    """Frames apply while earlier frames commit (pipelined group commits); Redis dies and comes back mid-stream.
+    Every frame ends up applied exactly once, and the log has no gap: a batch applied while its predecessor's
+    commit failed must never be committed."""
+    from sparsewire.store.embedded import EmbeddedRedis, free_port  # noqa: PLC0415
+
+    redis = EmbeddedRedis(tmp_path / "private-redis", port=free_port())
+    redis.start()
+    try:
+        srv: Server = server_factory(redis=redis.url)
+        _create_ring(srv.url, graph_name)
+        start_seq = httpx.get(f"{srv.url}/v1/graphs/{graph_name}").json()["seq"]
+        frames = _frames(200, seed=5)
+        acked: dict[str, dict] = {}
+        errors: list[str] = []
+        state = {"killed": False}
+
+        async def one_pass() -> None:
+            todo = [f for f in frames if f["id"] not in acked]
+            async with websockets.connect(f"{srv.ws_url}/v1/graphs/{graph_name}/ingest", max_size=None) as ws:
+                assert json.loads(await ws.recv())["type"] == "hello"
+                async def send_all() -> None:
+                    for f in todo:
+                        await ws.send(json.dumps(f))
+
+                sender = asyncio.create_task(send_all())
+                try:
+                    for _ in todo:
+                        ack = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                        if "error" in ack:
+                            assert ack["error"]["code"] == "store_unavailable", ack
+                            errors.append(ack["id"])
+                            continue
+                        assert ack["id"] not in acked, "a frame was acknowledged twice"
+                        acked[ack["id"]] = ack
+                        if len(acked) == 40 and not state["killed"]:
+                            state["killed"] = True
+                            redis.kill()
+                finally:
+                    sender.cancel()
+
+        for _ in range(30):
+            if len(acked) == len(frames):
+                break
+            try:
+                asyncio.run(one_pass())
+            except (websockets.ConnectionClosed, OSError, TimeoutError):
+                pass
+            if state["killed"] and errors and (redis.process is None or redis.process.poll() is not None):
+                redis.start()
+        assert len(acked) == 200 and errors, (len(acked), len(errors))
+        seqs = sorted(a["seq"] for a in acked.values())
+        assert seqs == list(range(start_seq + 1, start_seq + 201)), "one batch per frame, no gaps, none twice"
+        assert _graph_edges(srv.url, graph_name) == _expected_graph(frames)
+        by_seq = {a["seq"]: a["delta"] for a in acked.values()}
+        log: list[dict] = []
+
+        async def read_log() -> None:
+            async with websockets.connect(f"{srv.ws_url}/v1/graphs/{graph_name}/deltas?cursor={start_seq}",
+                                          max_size=None) as ws:
+                assert json.loads(await ws.recv())["type"] == "hello"
+                while len(log) < 200:
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                    if msg["type"] != "heartbeat":
+                        log.append(msg)
+
+        asyncio.run(read_log())
+        assert [m["seq"] for m in log] == seqs
+        assert all(m["delta"] == by_seq[m["seq"]] for m in log)
+    finally:
+        redis.stop()
