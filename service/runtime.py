@@ -1,8 +1,11 @@
 """Per-graph single writers: the only place where stored graphs change.
 
-``HTTP → validation → GraphRuntime.apply (one writer per graph: an asyncio lock) → engine in a worker thread →
-one atomic durable Redis commit → reply``; subscribers read the committed log from Redis.  If the commit
-fails, the in-memory graph is ahead of what is durable: it is reloaded from Redis before the next request.
+``HTTP → validation → GraphRuntime.submit (one writer per graph: an asyncio lock) → engine in a worker thread →
+queued commit (batches waiting share one atomic, fsynced Redis transaction) → reply once durable``; subscribers
+read the committed log from Redis.  The next batch is applied while the previous one commits.  If a commit
+fails, the in-memory graph is ahead of what is durable: the batches applied on top of it fail too, and the state
+is reloaded from Redis before the next request.  Signed graphs also keep their edge signs and a live balance
+verdict (:mod:`sparsewire.signed_state`).
 """
 
 from __future__ import annotations
