@@ -19,6 +19,9 @@ from sparsewire.engine.batch import APPLIED, DELETE, INSERT, BatchResult, EdgeBa
 from sparsewire.engine.dyngraph import DynamicGraph
 from sparsewire.engine.signs import EdgeSigns, SignPlan
 
+#: Above this many vertices a ``balance`` event that turns balanced carries no camps (``camps_omitted``).
+MAX_EVENT_CAMP_NODES = 100_000
+
 
 class SignedState:
     """Signs and balance of one signed graph G (internal vertex indices)."""
@@ -65,7 +68,8 @@ class SignedState:
 
     def event(self, to_external: Any, n: int) -> dict[str, Any]:
         """The current verdict with its certificate, in external ids: ``{"balanced", "negative_cycle",
-        "negative_cycle_edges", "camp_plus", "camp_minus"}`` (camps over every vertex when balanced)."""
+        "negative_cycle_edges", "camp_plus", "camp_minus"}`` (camps over every vertex when balanced, unless the
+        graph has more than :data:`MAX_EVENT_CAMP_NODES` vertices: then ``camps_omitted`` is true)."""
         if not self.tracker.balanced:
             cycle, edges = self.tracker.witness or ([], [])
             ext = to_external(np.array(cycle, np.int64))
@@ -73,6 +77,9 @@ class SignedState:
                           "target": to_external(np.array([e["target"]]))[0], "weight": e["weight"]} for e in edges]
             return {"balanced": False, "negative_cycle": ext, "negative_cycle_edges": edges_ext,
                     "camp_plus": None, "camp_minus": None}
+        if n > MAX_EVENT_CAMP_NODES:  # a log entry and a frame of megabytes: ask GET .../analysis/balance instead
+            return {"balanced": True, "negative_cycle": None, "negative_cycle_edges": None,
+                    "camp_plus": None, "camp_minus": None, "camps_omitted": True}
         side = np.ones(n, np.int8)  # isolated vertices join the plus camp
         for x, s in self.tracker.sides().items():
             side[x] = s
