@@ -15,13 +15,14 @@ import hashlib
 import json
 import math
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 from redis.exceptions import RedisError
 
 from sparsewire.engine.batch import (
@@ -56,6 +57,18 @@ from sparsewire.store.redis_store import GraphStore
 OP_KINDS = {"insert": INSERT, "delete": DELETE}
 #: Most batches written in one Redis transaction (one fsync).
 _GROUP_COMMIT = 64
+#: Idempotency records of recently committed batches kept in memory (answers without a Redis read): at most this
+#: many, and this many bytes of stored replies.
+RECENT_KEYS = 4096
+RECENT_KEYS_BYTES = 8 * 2**20
+
+
+@dataclass
+class KeyPrefetch:
+    """A read of an idempotency key started before the writer lock (:meth:`GraphRuntime.prefetch_key`)."""
+
+    keys_durable: int
+    reply: asyncio.Future[bytes | None]
 
 
 @dataclass
@@ -88,9 +101,7 @@ class OpColumns:
 
     def fingerprint(self) -> str:
         """SHA-256 of a canonical serialisation (the identity of a request for idempotency checks)."""
-        text = json.dumps([self.op, self.u, self.v, [None if x != x else x for x in self.w]],
-                          separators=(",", ":"), allow_nan=True)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return hashlib.sha256(orjson.dumps([self.op, self.u, self.v, self.w])).hexdigest()  # NaN, inf -> null
 
 
 #: ``{"status": ..., "action": ...}`` for every (status, action) pair, pre-encoded: a reply lists one per op.
@@ -120,6 +131,10 @@ class GraphRuntime:
         self._committer: asyncio.Task[None] | None = None
         #: Idempotency-Key -> (request hash, commit future, reply) of batches queued but not yet durable
         self._inflight_keys: dict[str, tuple[str | None, asyncio.Future[None], str]] = {}
+        #: stored records of the keyed batches this process made durable last (newest last), and their count
+        self._recent_keys: OrderedDict[str, bytes] = OrderedDict()
+        self._keys_durable = 0
+        self._recent_bytes = 0
         #: signs and live balance of a signed graph (the sparsifier holds |w|); None for unsigned graphs
         self.signed: SignedState | None = None
         if info.get("signed"):
@@ -194,8 +209,8 @@ class GraphRuntime:
         """
         return await (await self.submit(ops, idempotency_key=idempotency_key, request_hash=request_hash))
 
-    async def submit(self, ops: OpColumns, *, idempotency_key: str | None = None,
-                     request_hash: str | None = None) -> Awaitable[str]:
+    async def submit(self, ops: OpColumns, *, idempotency_key: str | None = None, request_hash: str | None = None,
+                     prefetched: KeyPrefetch | None = None) -> Awaitable[str]:
         """Apply one batch and queue its commit; returns an awaitable of the reply (done once the batch is durable,
         or raising :class:`StoreUnavailableError`).
 
@@ -211,7 +226,7 @@ class GraphRuntime:
                 await self._settle()
                 await self.reload()
             if idempotency_key:
-                early = await self._idempotent(idempotency_key, request_hash)
+                early = await self._idempotent(idempotency_key, request_hash, prefetched)
                 if early is not None:
                     return early
             ids_before = len(self.ids.names)
@@ -266,14 +281,34 @@ class GraphRuntime:
         """Edge weights as users see them: with their signs on a signed graph."""
         return w if self.signed is None else self.signed.signs.signed(u, v, w)
 
-    async def _idempotent(self, key: str, request_hash: str | None) -> Awaitable[str] | None:
+    def prefetch_key(self, key: str) -> KeyPrefetch:
+        """Start reading ``key``'s stored reply now, before the writer lock (call without awaiting anything in
+        between, so that callers still reach the lock in order); :meth:`submit` uses it if nothing that
+        happened since could have stored the key."""
+        read = asyncio.ensure_future(self.store.idempotent_reply(self.name, key))
+        read.add_done_callback(_consume_exception)  # unused when the batch fails early or the key is in flight
+        return KeyPrefetch(self._keys_durable, read)
+
+    async def _stored_reply(self, key: str, prefetched: KeyPrefetch | None) -> bytes | None:
+        recent = self._recent_keys.get(key)
+        if recent is not None:
+            return recent
+        if prefetched is not None:
+            stored = await prefetched.reply
+            # every key made durable since the read began is in _recent_keys (checked above) unless evicted
+            if self._keys_durable - prefetched.keys_durable <= len(self._recent_keys):
+                return stored
+        return await self.store.idempotent_reply(self.name, key)
+
+    async def _idempotent(self, key: str, request_hash: str | None,
+                          prefetched: KeyPrefetch | None = None) -> Awaitable[str] | None:
         """The stored (or still committing) reply for ``key``; None when the key is new."""
         inflight = self._inflight_keys.get(key)
         done: asyncio.Future[None] | None = None
         if inflight is not None:
             stored_hash, done, stored_reply = inflight
         else:
-            stored = await self.store.idempotent_reply(self.name, key)
+            stored = await self._stored_reply(key, prefetched)
             if stored is None:
                 return None
             stored_hash, _, stored_reply = stored.decode().partition("\n")
@@ -334,7 +369,17 @@ class GraphRuntime:
             for c in group:
                 self._pending.popleft()
                 c.done.set_result(None)
+                if c.record is not None:
+                    self._remember_key(*c.record)
             self.durable_seq = group[-1].seq
+
+    def _remember_key(self, key: str, record: bytes) -> None:
+        old = self._recent_keys.pop(key, None)
+        self._recent_bytes += len(record) - (len(old) if old is not None else 0)
+        self._recent_keys[key] = record
+        self._keys_durable += 1
+        while len(self._recent_keys) > RECENT_KEYS or self._recent_bytes > RECENT_KEYS_BYTES:
+            self._recent_bytes -= len(self._recent_keys.popitem(last=False)[1])
 
     def _fail_pending(self, exc: StoreUnavailableError) -> None:
         """Fail every queued batch; memory is ahead of Redis until :meth:`reload`."""
@@ -512,6 +557,11 @@ class GraphRuntime:
     def _check_alive(self) -> None:
         if self.deleted:
             raise NotFoundError(f"graph {self.name!r} not found (deleted)")
+
+
+def _consume_exception(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
 
 
 def _ids_with(ids: IdMap, fields: dict[bytes, bytes]) -> IdMap:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -27,6 +28,9 @@ from sparsewire.registry import Registry
 from sparsewire.settings import Settings
 from sparsewire.store.embedded import EmbeddedRedis
 from sparsewire.store.redis_store import GraphStore
+
+#: ``sys.setswitchinterval`` of the service process (Python's default is 5 ms).
+GIL_SWITCH_SECONDS = 0.0005
 
 log = logging.getLogger("uvicorn.error")  # configured by uvicorn, so start-up lines reach the console
 
@@ -140,6 +144,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.get_running_loop().run_in_executor(registry.executor, warm_up, backend.name)
             gc.collect()
             gc.freeze()
+            # the engine thread hands the GIL back and forth around its nogil kernels while the event loop parses
+            # and encodes; at the default 5 ms switch interval each handover could stall the engine that long
+            sys.setswitchinterval(GIL_SWITCH_SECONDS)
             log.info("sparsewire: ready, %d graph(s) recovered, durability %s (%s), backend %s",
                      len(registry.graphs), settings.durability, store.fsync_mode, backend.name)
             yield

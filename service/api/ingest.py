@@ -22,12 +22,13 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from redis.exceptions import RedisError
 
 from sparsewire.api.deps import websocket_allowed
 from sparsewire.api.errors import WS_NOT_FOUND, WS_UNAUTHORIZED, error_body
 from sparsewire.api.parsing import parse_batch
 from sparsewire.api.schemas import Operation
-from sparsewire.errors import SparsewireError
+from sparsewire.errors import SparsewireError, StoreUnavailableError
 from sparsewire.runtime import GraphRuntime
 
 router = APIRouter(tags=["ingest"])
@@ -61,11 +62,16 @@ async def frame_ack(graph: GraphRuntime, raw: str | bytes, metrics: Any) -> str:
             json.loads(json.dumps(exc.errors(include_url=False, include_input=False), default=str)))})
     frame_id: str = fields["id"]
     try:
-        reply = await (await graph.submit(ops, idempotency_key=f"ingest:{frame_id}",
-                                          request_hash=ops.fingerprint()))
+        key = f"ingest:{frame_id}"
+        reply = await (await graph.submit(ops, idempotency_key=key, request_hash=ops.fingerprint(),
+                                          prefetched=graph.prefetch_key(key)))
     except SparsewireError as exc:
         metrics.ingest_frames.labels("rejected").inc()
         return _error_ack(frame_id, exc)
+    except RedisError as exc:  # e.g. reloading after a failed commit while Redis is still down
+        metrics.ingest_frames.labels("rejected").inc()
+        metrics.redis_errors.inc()
+        return _error_ack(frame_id, StoreUnavailableError(f"Redis unavailable: {exc}"))
     metrics.ingest_frames.labels("applied").inc()
     return f'{{"id":{json.dumps(frame_id)},{reply[1:]}'
 

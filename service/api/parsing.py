@@ -9,9 +9,9 @@ errors are reported exactly as the schema words them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from sparsewire.runtime import OpColumns
@@ -22,6 +22,8 @@ MAX_STR_ID = 256
 MAX_OPS = 1_000_000
 _OP_KEYS = frozenset(("op", "u", "v", "w"))
 _NAN = float("nan")  # the weight column of a deletion
+_OP_NAMES = frozenset(("insert", "delete"))
+_W_TYPES = frozenset((type(None), float, int))
 
 
 def _is_id(x: object) -> bool:
@@ -33,6 +35,38 @@ def columns_of(items: object) -> OpColumns | None:
     """Columns of a decoded ``ops`` list, or None when some operation is not in the plain accepted shape."""
     if type(items) is not list or not 0 < len(items) <= MAX_OPS:
         return None
+    return _columns_bulk(items) or _columns_each(items)
+
+
+def _ids_ok(ids: list[Any]) -> bool:
+    kinds = set(map(type, ids))
+    if kinds == {int}:
+        return 0 <= min(ids) and max(ids) <= MAX_INT_ID
+    if kinds == {str}:
+        lengths = list(map(len, ids))
+        return 0 < min(lengths) and max(lengths) <= MAX_STR_ID
+    return all(map(_is_id, ids))
+
+
+def _columns_bulk(items: list[Any]) -> OpColumns | None:
+    """Whole-column checks (a few C-level passes), for batches of plain dicts; None to take the per-op path."""
+    try:
+        kinds = [o["op"] for o in items]
+        us = [o["u"] for o in items]
+        vs = [o["v"] for o in items]
+        ws = [o.get("w") for o in items]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    with_w = sum(1 for o in items if "w" in o)
+    if sum(map(len, items)) != 3 * len(items) + with_w or not set(map(type, items)) == {dict}:
+        return None  # a key besides op, u, v, w
+    if not set(kinds) <= _OP_NAMES or not set(map(type, ws)) <= _W_TYPES or not (_ids_ok(us) and _ids_ok(vs)):
+        return None
+    weights = [_NAN if k == "delete" else (1.0 if w is None else float(w)) for k, w in zip(kinds, ws, strict=True)]
+    return OpColumns(kinds, us, vs, weights)
+
+
+def _columns_each(items: list[Any]) -> OpColumns | None:
     kinds: list[str] = []
     us: list[Any] = []
     vs: list[Any] = []
@@ -62,8 +96,8 @@ def parse_batch(raw: bytes | str, model: type[BaseModel]) -> tuple[OpColumns, di
     """Operations and the other top-level fields of a request body (``{"ops": [...], ...}``) validated against
     ``model``; raises pydantic's ``ValidationError`` exactly as ``model.model_validate_json`` would."""
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = orjson.loads(raw)  # strict JSON (no NaN literals, 64-bit ints): anything else takes the model path
+    except orjson.JSONDecodeError:
         data = None
     if type(data) is dict:
         cols = columns_of(data.get("ops"))

@@ -245,3 +245,31 @@ def test_pipelined_commits_survive_a_redis_kill(server_factory, graph_name: str,
         assert all(m["delta"] == by_seq[m["seq"]] for m in log)
     finally:
         redis.stop()
+
+
+def test_duplicate_ids_in_one_window_apply_once(server, graph_name: str) -> None:  # noqa: ANN001
+    """A frame id resent while its first copy is still applying or committing (in flight, then freshly durable)
+    is answered with the first copy's acknowledgement."""
+    _create_ring(server.url, graph_name)
+    frames = _frames(6, seed=9)
+    order = [frames[0], frames[1], frames[0], frames[2], frames[0], frames[3], frames[4], frames[1], frames[5]]
+    acks: list[dict] = []
+
+    async def run() -> None:
+        async with websockets.connect(f"{server.ws_url}/v1/graphs/{graph_name}/ingest", max_size=None) as ws:
+            assert json.loads(await ws.recv())["type"] == "hello"
+            for f in order:
+                await ws.send(json.dumps(f))
+            for _ in order:
+                acks.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+
+    asyncio.run(run())
+    assert [a["id"] for a in acks] == [f["id"] for f in order]
+    first = {}
+    for a in acks:
+        assert "error" not in a, a
+        first.setdefault(a["id"], a)
+        assert a == first[a["id"]], "a resent frame must get the first acknowledgement"
+    assert sorted(a["seq"] for a in first.values()) == list(range(min(first[f["id"]]["seq"] for f in frames),
+                                                                      min(first[f["id"]]["seq"] for f in frames) + 6))
+    assert _graph_edges(server.url, graph_name) == _expected_graph(frames)
