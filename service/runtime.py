@@ -238,9 +238,13 @@ class GraphRuntime:
             loop = asyncio.get_running_loop()
             self.sparsifier.max_vertices = self.settings.max_graph_nodes
             try:
-                result, extra = await loop.run_in_executor(self.executor, self._engine_apply, batch)
-            except InvalidInputError:
+                result, reply, fields = await loop.run_in_executor(self.executor, self._engine_apply, batch,
+                                                                   ids_before, self.seq + 1)
+            except InvalidInputError:  # rejected before anything changed
                 self.ids.rollback(ids_before)
+                raise
+            except BaseException:  # anything else may have left the engine changed: reload before the next batch
+                self.stale = True
                 raise
             if self.stale:
                 # a queued commit failed while the engine ran: memory holds batches Redis never got, so this one
@@ -249,11 +253,6 @@ class GraphRuntime:
                 raise StoreUnavailableError(f"Redis failed a commit of graph {self.name!r} while this batch was "
                                             "applied; nothing of it was stored, retry it")
             self.seq += 1
-            delta = json.dumps(self.delta_json(result.delta), separators=(",", ":"))
-            reply = self._reply(result, self.seq, delta)
-            fields = {"type": "batch", "seq": self.seq, "n_ops": len(batch), "first_uid": result.first_uid,
-                      "delta": delta, "runs": codec.encode_runs(result.runs),
-                      "new_ids": json.dumps(self.ids.names[ids_before:]), **extra}
             record = (idempotency_key, f"{request_hash}\n{reply}".encode()) if idempotency_key else None
             done = self._queue_commit(self.seq, fields, record, idempotency_key)
             if idempotency_key:
@@ -262,20 +261,28 @@ class GraphRuntime:
             self._count(batch, result)
         return self._acknowledge(done, reply, idempotency_key, started)
 
-    def _engine_apply(self, batch: EdgeBatch) -> tuple[BatchResult, dict[str, Any]]:
-        """The engine's part of a batch (in a worker thread); for a signed graph also its signs and balance, with
-        the extra log fields they need (``signs``; ``balance`` when the verdict changed)."""
+    def _engine_apply(self, batch: EdgeBatch, ids_before: int,
+                      seq: int) -> tuple[BatchResult, str, dict[str, Any]]:
+        """A batch's work in a worker thread: the engine, then the reply and the log entry it will have as batch
+        ``seq`` (encoded here, off the event loop).  A signed graph also updates its signs and balance, with the
+        log fields they need (``signs``; ``balance`` when the verdict changed)."""
+        extra: dict[str, Any] = {}
         if self.signed is None:
-            return self.sparsifier.apply(batch), {}
-        s = self.sparsifier
-        plan = self.signed.plan(batch, s.graph, max(s.max_vertices, s.graph.n))
-        result = self.sparsifier.apply(plan.batch)
-        changed = self.signed.commit(plan, batch, result, self.sparsifier.graph)
-        extra: dict[str, Any] = {"signs": codec.encode_signs(plan.set_negative, plan.clear)}
-        if changed:
-            extra["balance"] = json.dumps(self.signed.event(self.ids.to_external, self.sparsifier.graph.n),
-                                          separators=(",", ":"))
-        return result, extra
+            result = self.sparsifier.apply(batch)
+        else:
+            s = self.sparsifier
+            plan = self.signed.plan(batch, s.graph, max(s.max_vertices, s.graph.n))
+            result = s.apply(plan.batch)
+            changed = self.signed.commit(plan, batch, result, s.graph)
+            extra["signs"] = codec.encode_signs(plan.set_negative, plan.clear)
+            if changed:
+                extra["balance"] = json.dumps(self.signed.event(self.ids.to_external, s.graph.n),
+                                              separators=(",", ":"))
+        delta = json.dumps(self.delta_json(result.delta), separators=(",", ":"))
+        fields = {"type": "batch", "seq": seq, "n_ops": len(batch), "first_uid": result.first_uid, "delta": delta,
+                  "runs": codec.encode_runs(result.runs), "new_ids": json.dumps(self.ids.names[ids_before:]),
+                  **extra}
+        return result, self._reply(result, seq, delta), fields
 
     def signed_weights(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Edge weights as users see them: with their signs on a signed graph."""
