@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import orjson
 import websockets
 
 from sparsewire.engine import EdgeBatch, Sparsifier, SparsifierParams
@@ -93,7 +94,7 @@ async def ingest_run(url: str, name: str, batches) -> tuple[float, list[float]]:
                 sent_at[f"bench-{sent}"] = time.perf_counter()
                 await ws.send(frames[sent])
                 sent += 1
-            ack = json.loads(await ws.recv())
+            ack = orjson.loads(await ws.recv())
             if "error" in ack:
                 raise RuntimeError(ack)
             lat.append(time.perf_counter() - sent_at[ack["id"]])
