@@ -17,7 +17,7 @@ import numpy as np
 from sparsewire.analysis.balance_tracker import BalanceTracker
 from sparsewire.engine.batch import APPLIED, DELETE, INSERT, BatchResult, EdgeBatch
 from sparsewire.engine.dyngraph import DynamicGraph
-from sparsewire.engine.signs import EdgeSigns, SignPlan
+from sparsewire.engine.signs import EdgeSigns, SignPlan, edge_keys
 
 #: Above this many vertices a ``balance`` event that turns balanced carries no camps (``camps_omitted``).
 MAX_EVENT_CAMP_NODES = 100_000
@@ -46,19 +46,41 @@ class SignedState:
         return self.signs.plan(batch, has_edge, max_vertices=max_vertices)
 
     def commit(self, plan: SignPlan, batch: EdgeBatch, result: BatchResult, graph: DynamicGraph) -> bool:
-        """Record an applied batch; True when the balance verdict changed."""
+        """Record an applied batch; True when the balance verdict changed.
+
+        Balanced: deletions keep it balanced (same camps; the union-find is rebuilt before the next insertion).
+        Unbalanced: insertions keep it unbalanced, and so do deletions that leave the witness cycle whole; only a
+        deletion of a witness edge (a sign flip included) needs a rebuild to learn the verdict.
+        """
         self.signs.commit(plan)
         was = self.tracker.balanced
-        deleted = bool(((batch.kind == DELETE) & (result.status == APPLIED)).any())
+        gone = (batch.kind == DELETE) & (result.status == APPLIED)
         new = np.flatnonzero((batch.kind == INSERT) & (result.status == APPLIED))
-        if deleted and was and not new.size:
-            self._dirty = True  # still balanced, same camps; the union-find is rebuilt before the next insertion
-        elif deleted or (new.size and self._dirty):
-            self._rebuild(graph)  # includes this batch's edges
-        else:
-            for i in new.tolist():
+        if was:
+            if gone.any() and not new.size:
+                self._dirty = True
+            elif gone.any() or (new.size and self._dirty):
+                self._rebuild(graph)  # includes this batch's edges
+            else:
+                for i in new.tolist():
+                    self.tracker.add_edge(int(batch.u[i]), int(batch.v[i]), float(batch.w[i]))
+        elif gone.any():
+            if self._witness_keys & set(edge_keys(batch.u[gone], batch.v[gone]).tolist()):
+                self._rebuild(graph)
+            else:
+                self._dirty = True  # the witness cycle survives: still unbalanced
+        elif new.size and not self._dirty:
+            for i in new.tolist():  # cannot change the verdict; keeps the union-find current
                 self.tracker.add_edge(int(batch.u[i]), int(batch.v[i]), float(batch.w[i]))
         return self.tracker.balanced != was
+
+    @property
+    def _witness_keys(self) -> set[int]:
+        witness = self.tracker.witness
+        if witness is None:
+            return set()
+        edges = witness[1]
+        return set(edge_keys(np.array([e["source"] for e in edges]), np.array([e["target"] for e in edges])).tolist())
 
     def _rebuild(self, graph: DynamicGraph) -> None:
         u, v, w = graph.edges()

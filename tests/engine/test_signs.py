@@ -94,7 +94,7 @@ def test_verdict_changes_with_witness_and_camps() -> None:
     assert g.state.balanced
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.lists(st.tuples(st.sampled_from("iid"), st.integers(0, 7), st.integers(0, 7),
                                    st.sampled_from([-2.0, -1.0, 1.0, 3.0])), min_size=1, max_size=6),
                 min_size=1, max_size=12))
