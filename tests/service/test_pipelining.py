@@ -96,3 +96,20 @@ async def test_retry_of_a_failed_key_applies_anew(runtime) -> None:  # noqa: ANN
     same = await (await rt.submit(ops, idempotency_key="k1", request_hash=ops.fingerprint()))
     assert same == again  # the stored reply, nothing applied twice
     assert await log_seqs(store, rt.name) == [1, 2]
+
+
+async def test_replay_from_redis_is_byte_identical(runtime) -> None:  # noqa: ANN001
+    """Idempotency records are stored compactly (one character per operation); a replay after a restart rebuilds
+    exactly the first reply."""
+    rt, store = runtime
+    ops = OpColumns(["insert", "delete", "insert", "delete"], [1, 0, 5, 3], [3, 1, 7, 4], [2.5, float("nan"), 1.0,
+                                                                                           float("nan")])
+    first = await (await rt.submit(ops, idempotency_key="k9", request_hash=ops.fingerprint()))
+    raw = await store.idempotent_reply(rt.name, "k9")
+    assert len(raw) < len(first)  # compact, not the reply itself
+    from sparsewire.runtime import GraphRuntime  # noqa: PLC0415
+
+    fresh = await GraphRuntime.load(rt.name, store, settings=rt.settings, metrics=rt.metrics, executor=rt.executor)
+    again = await (await fresh.submit(ops, idempotency_key="k9", request_hash=ops.fingerprint()))
+    assert again == first
+    assert await log_seqs(store, rt.name) == [1, 2]
