@@ -7,7 +7,8 @@ graph's keys and a MULTI over them is legal.
                                    batch), ``snap_seq`` (sequence number the snapshot reflects)
 ``sw:{g}:snap``                    string: zstd-compressed arrays of G and H (neighbour order kept), id map, uid
 ``sw:{g}:log``                     stream, entry id ``<seq>-0``: one entry per batch (delta + replay record)
-``sw:{g}:idem:<key>``              string (TTL): the stored reply of an ``Idempotency-Key`` request
+``sw:{g}:idem:<key>``              string (TTL): request hash + compact reply (``#seq``, one character per
+                                   operation, stats, delta) of an ``Idempotency-Key`` request or ingest frame
 =================================  =========================================================================
 """
 
