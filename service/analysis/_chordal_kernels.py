@@ -1,4 +1,4 @@
-"""numba kernels for the chordal module: linear-time MCS, PEO test, hole search, cliques, MCS-M.
+"""numba kernels for the chordal module: linear-time MCS and Lex-BFS, PEO test, hole search, cliques, MCS-M.
 
 All kernels take the undirected simple graph in CSR form (``ptr``, ``nbr``; no loops, no duplicates).
 """
@@ -63,6 +63,53 @@ def mcs_visit_order(ptr, nbr, n):  # pragma: no cover - compiled
             head[wy] = y
             if wy > maxw:
                 maxw = wy
+    return order
+
+
+@njit(cache=True)
+def lexbfs_visit_order(ptr, nbr, n):  # pragma: no cover - compiled
+    """Lexicographic breadth-first search (Rose–Tarjan–Lueker 1976) by partition refinement, O(n + m).
+
+    The unvisited vertices sit in ``order[i+1:]`` as consecutive classes (equal labels).  Visiting a pivot
+    moves each unvisited neighbour to the front of its class, into a new class just before it (a larger
+    label), so the first vertex of the first class always has the lexicographically largest label.  Ties go
+    to the vertex in front of its class (the search starts at vertex 0), so the order is deterministic.
+    """
+    order = np.arange(n, dtype=np.int64)
+    pos = np.arange(n, dtype=np.int64)
+    cap = n + 2 * ptr[n] + 1
+    cls = np.zeros(n, np.int64)
+    start = np.zeros(cap, np.int64)
+    end = np.zeros(cap, np.int64)
+    split_to = np.full(cap, -1, np.int64)
+    stamp = np.full(cap, -1, np.int64)
+    end[0] = n
+    n_cls = 1
+    for i in range(n):
+        v = order[i]
+        start[cls[v]] += 1  # v leaves its class (it is the class's first vertex)
+        for k in range(ptr[v], ptr[v + 1]):
+            y = nbr[k]
+            if pos[y] <= i:
+                continue
+            c = cls[y]
+            if stamp[c] != i:  # first neighbour of v in class c: open the class in front of it
+                stamp[c] = i
+                split_to[c] = n_cls
+                start[n_cls] = start[c]
+                end[n_cls] = start[c]
+                n_cls += 1
+            d = split_to[c]
+            f = start[c]  # swap y to the front of c, then hand that slot to d
+            z = order[f]
+            py = pos[y]
+            order[f] = y
+            pos[y] = f
+            order[py] = z
+            pos[z] = py
+            start[c] = f + 1
+            end[d] = f + 1
+            cls[y] = d
     return order
 
 

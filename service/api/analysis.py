@@ -111,7 +111,8 @@ class PerturbationOptions(GraphOptions):
 
 
 class ChordalOptions(GraphOptions):
-    ordering: Literal["mcs", "lexbfs"] = Field("mcs", description="lexbfs is served by MCS (same guarantees)")
+    ordering: Literal["lexbfs", "mcs"] = Field(
+        "lexbfs", description="Lex-BFS (partition refinement) or maximum cardinality search; both O(n + m)")
     certificate: bool = Field(True, description="find a verified hole when not chordal")
     cliques: bool = Field(True, description="maximal cliques when chordal")
     upper_bound: bool = Field(True, description="treewidth upper bound from a minimal completion when not chordal")
