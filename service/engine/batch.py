@@ -131,6 +131,9 @@ class Run:
     h_added_u: np.ndarray
     h_added_v: np.ndarray
     h_added_w: np.ndarray
+    #: congestion loads this run changed (edge keys, final loads; 0 = dropped), empty when congestion is off
+    load_keys: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    load_vals: np.ndarray = field(default_factory=lambda: np.empty(0, np.float64))
 
 
 @dataclass(frozen=True)

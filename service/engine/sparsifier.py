@@ -9,6 +9,10 @@ G is the full graph, H ⊆ G (same weights) its sparsifier.  Per batch:
   updated G (minimum resistance, lowest walker index on ties) is *recovered*: its edges missing from H join
   H with their G weights.  When no walker arrives, an exact lowest-resistance path is used instead, so H
   always has exactly G's connected components.
+* **congestion** (optional, ``congestion > 0``): a skipped insertion charges ``w · R`` to every edge of its
+  walk; one that would lift some edge's load to ``congestion · K`` joins H instead, which bounds the
+  distortion of all skipped edges together: ``λ_max(L_skipped, L_H) < congestion · K``
+  (:mod:`sparsewire.engine.congestion`).
 
 Every walk draws its random numbers from ``(seed, update id, walker, step)``; the update id of an operation
 is its position in the graph's whole history of operations.  Same input + seed gives the same H on every
@@ -46,6 +50,7 @@ from sparsewire.engine.batch import (
     SparsifierDelta,
     validate_batch,
 )
+from sparsewire.engine.congestion import EdgeLoads, edge_key, winner_path
 from sparsewire.engine.dyngraph import MAX_VERTICES, DynamicGraph
 from sparsewire.engine.paths import erase_loops, lowest_resistance_path
 from sparsewire.errors import InvalidInputError
@@ -71,6 +76,10 @@ class SparsifierParams:
     recheck_deletions : before recovering, test the deleted edge in H − e like an insertion and skip the
         recovery when H − e already has a path with ``w · R < K`` (reference: always recover).
     offtree_ratio : off-tree budget of the initial sparsifier as a fraction of |V|.
+    congestion : cap on the distortion that skipped insertions may pile onto one sparsifier edge, in units
+        of K (0: off, the reference behaviour).  With ``c > 0`` an insertion whose walk would lift some
+        edge's load to ``c · K`` joins H, so ``λ_max(L_skipped, L_H) < c · K`` for any stream; see
+        :mod:`sparsewire.engine.congestion`.
     """
 
     K: float = 10.0
@@ -82,6 +91,7 @@ class SparsifierParams:
     loop_erase: bool = False
     recheck_deletions: bool = False
     offtree_ratio: float = 0.10
+    congestion: float = 0.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -92,6 +102,8 @@ class SparsifierParams:
             (self.batch_semantics in ("sequential", "snapshot"),
              f"batch_semantics must be 'sequential' or 'snapshot', got {self.batch_semantics!r}"),
             (0 <= self.offtree_ratio <= 1, f"offtree_ratio must be in [0, 1], got {self.offtree_ratio!r}"),
+            (np.isfinite(self.congestion) and self.congestion >= 0,
+             f"congestion must be finite and >= 0, got {self.congestion!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -133,8 +145,9 @@ class Sparsifier:
 
     def __init__(self, graph: DynamicGraph, sparsifier: DynamicGraph, params: SparsifierParams | None = None,
                  *, next_uid: int = 0, backend: str | WalkBackend = "auto",
-                 max_vertices: int = MAX_VERTICES - 1) -> None:
+                 max_vertices: int = MAX_VERTICES - 1, loads: EdgeLoads | None = None) -> None:
         self.graph = graph
+        self.loads = loads if loads is not None else EdgeLoads()
         self.max_vertices = max_vertices
         self.sparsifier = sparsifier
         self.params = params or SparsifierParams()
@@ -232,8 +245,18 @@ class Sparsifier:
         stats["walks"] += len(cu)
         stats["walker_steps"] += float(walks.work.sum())
         critical = ~walks.found
+        load_keys = load_vals = None
+        if p.congestion > 0:
+            congested, touched = self.loads.charge_walks(
+                H.view(), cu, cv, cw, cuid, walks, seed=p.seed, K=p.K, T=p.steps,
+                first_step_exempt=p.first_step_exempt, cap=p.congestion * p.K)
+            stats["congested"] = stats.get("congested", 0.0) + float(congested.sum())
+            critical |= congested
+            load_keys = np.unique(touched)
+            load_vals = self.loads.get(load_keys)
         if p.batch_semantics == "sequential":
-            critical = self._recheck_in_order(cu, cv, cw, cuid, critical, stats)
+            critical = self._recheck_in_order(cu, cv, cw, cuid, critical, stats,
+                                              keep=None if load_keys is None else congested)
         else:
             H.add_edges(cu[critical], cv[critical], cw[critical], merge=False)
         added_keys = keys[first_ops[critical]]
@@ -241,16 +264,19 @@ class Sparsifier:
         action[~in_h] = np.where(pair_added[~in_h], ADDED, SKIPPED)
         hu, hv, hw = cu[critical], cv[critical], cw[critical]
         tracker.appeared(hu, hv)
-        return Run(INSERT, u, v, w, hu, hv, hw)
+        if load_keys is None:
+            return Run(INSERT, u, v, w, hu, hv, hw)
+        return Run(INSERT, u, v, w, hu, hv, hw, load_keys, load_vals)
 
-    def _recheck_in_order(self, cu, cv, cw, cuid, critical, stats) -> np.ndarray:  # noqa: ANN001
+    def _recheck_in_order(self, cu, cv, cw, cuid, critical, stats, keep=None) -> np.ndarray:  # noqa: ANN001
         """Sequential semantics: add snapshot-critical candidates in order, re-testing each against H with
-        the batch's earlier additions (same random keys); returns the final mask of added candidates."""
+        the batch's earlier additions (same random keys); returns the final mask of added candidates.
+        Candidates in ``keep`` (congested ones) are added without a re-test."""
         H, p = self.sparsifier, self.params
         final = np.zeros(len(cu), bool)
         changed = False
         for i in np.flatnonzero(critical).tolist():
-            if changed:
+            if changed and (keep is None or not keep[i]):
                 again = self.backend.insertion(H, cu[i : i + 1], cv[i : i + 1], cw[i : i + 1], cuid[i : i + 1],
                                                seed=p.seed, K=p.K, T=p.steps, W=p.walkers,
                                                first_step_exempt=p.first_step_exempt)
@@ -271,16 +297,48 @@ class Sparsifier:
         action[:] = np.where(hw > 0, REMOVED, UNCHANGED)
         targets = np.flatnonzero(hw > 0)
         tu, tv, tuid = u[targets], v[targets], uids[targets]
+        moved = None
+        if p.congestion > 0 and len(targets):
+            gone = edge_key(tu, tv)
+            moved = self.loads.get(gone)
+            self.loads.set(gone, np.zeros(len(gone)))
         walks = self.backend.deletion(G, tu, tv, tuid, seed=p.seed, T=p.steps, W=p.walkers)
         stats["walks"] += len(tu)
         stats["walker_steps"] += float(walks.work.sum())
+        self._reroutes: list[tuple[int, np.ndarray]] = []
         if p.recheck_deletions:
             hu, hv, hwt = self._recover_rechecking(tu, tv, tuid, hw[targets], targets, walks, action, stats)
         else:
             hu, hv, hwt = self._recover(tu, tv, targets, walks, action, stats)
         stats["recovered_edges"] += len(hu)
         tracker.appeared(hu, hv)
-        return Run(DELETE, u, v, np.full(len(u), np.nan), hu, hv, hwt)
+        if moved is None:
+            return Run(DELETE, u, v, np.full(len(u), np.nan), hu, hv, hwt)
+        keys = self._reroute_loads(tu, tv, tuid, hw[targets], walks, moved)
+        return Run(DELETE, u, v, np.full(len(u), np.nan), hu, hv, hwt, keys, self.loads.get(keys))
+
+    def _reroute_loads(self, tu, tv, tuid, tw, walks, moved) -> np.ndarray:  # noqa: ANN001
+        """Move each deleted H edge's load onto the path that now joins its endpoints in H (the recovery
+        path, or with ``recheck_deletions`` the insertion-test walk in H), scaled by ``w_h · R(path)``;
+        returns every key whose load changed."""
+        H = self.sparsifier
+        changed = [edge_key(tu, tv)]
+        rechecked = dict(self._reroutes)
+        for j in np.flatnonzero(moved > 0).tolist():
+            if j in rechecked:
+                path = rechecked[j]
+            else:
+                path = self._recovery_path(j, tu, tv, walks, {"fallback_searches": 0.0})
+            if path is None or len(path) < 2:
+                continue  # the endpoints fell apart in G: no route is left to charge
+            a, b = np.minimum(path[:-1], path[1:]), np.maximum(path[:-1], path[1:])
+            hw = H.weights(a, b)
+            if np.any(hw <= 0):
+                continue  # not a path of H (cannot happen for recovery paths): nothing safe to charge
+            keys = np.unique(edge_key(a, b))
+            self.loads.add(keys, float(moved[j]) * float(tw[j]) * float(np.sum(1.0 / hw)))
+            changed.append(keys)
+        return np.unique(np.concatenate(changed))
 
     def _recovery_path(self, j: int, tu: np.ndarray, tv: np.ndarray, walks, stats) -> np.ndarray | None:  # noqa: ANN001
         """Best walk of target ``j``, or the exact lowest-resistance path when no walker arrived."""
@@ -338,6 +396,9 @@ class Sparsifier:
                                           first_step_exempt=p.first_step_exempt)
             stats["walker_steps"] += float(test.work.sum())
             if test.found[0]:
+                if p.congestion > 0:
+                    self._reroutes.append((j, winner_path(H.view(), tu[j], tv[j], tw[j], tuid[j], test, seed=p.seed,
+                                                          K=p.K, T=p.steps, first_step_exempt=p.first_step_exempt)))
                 continue
             path = self._recovery_path(j, tu, tv, walks, stats)
             if path is None or len(path) < 2:
@@ -370,6 +431,8 @@ class Sparsifier:
                 G.remove_edges(run.u, run.v)
                 H.remove_edges(run.u, run.v)
             H.add_edges(run.h_added_u, run.h_added_v, run.h_added_w, merge=False)
+            if len(run.load_keys):
+                self.loads.set(run.load_keys, run.load_vals)
         self.next_uid += n_ops
 
     # ------------------------------------------------------------------ quality and views
@@ -401,7 +464,8 @@ class Sparsifier:
     def with_params(self, **changes: object) -> Sparsifier:
         """Same graphs (shared, not copied) under changed parameters."""
         return Sparsifier(self.graph, self.sparsifier, replace(self.params, **changes),  # type: ignore[arg-type]
-                          next_uid=self.next_uid, backend=self.backend, max_vertices=self.max_vertices)
+                          next_uid=self.next_uid, backend=self.backend, max_vertices=self.max_vertices,
+                          loads=self.loads)
 
     def matrices(self) -> tuple[sp.csr_array, sp.csr_array]:
         """Weighted adjacency matrices of G and H."""
@@ -409,11 +473,14 @@ class Sparsifier:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:
-        """Write G, H (with neighbour order), parameters and the update counter to an ``.npz`` file."""
+        """Write G, H (with neighbour order), parameters, the update counter and the congestion loads to an
+        ``.npz`` file."""
         gd, gn, gw = self.graph.lists()
         hd, hn, hw = self.sparsifier.lists()
+        lk, lv = self.loads.items()
         np.savez_compressed(path, n=self.n, g_deg=gd, g_nbr=gn, g_wt=gw, h_deg=hd, h_nbr=hn, h_wt=hw,
-                            next_uid=self.next_uid, params=np.array(repr(self.params.to_dict())))
+                            next_uid=self.next_uid, params=np.array(repr(self.params.to_dict())),
+                            load_keys=lk, load_vals=lv)
 
     @classmethod
     def load(cls, path: str | Path, *, backend: str | WalkBackend = "auto") -> Sparsifier:
@@ -425,7 +492,8 @@ class Sparsifier:
             g = DynamicGraph.from_lists(n, z["g_deg"], z["g_nbr"], z["g_wt"])
             h = DynamicGraph.from_lists(n, z["h_deg"], z["h_nbr"], z["h_wt"])
             params = SparsifierParams(**ast.literal_eval(str(z["params"])))
-            return cls(g, h, params, next_uid=int(z["next_uid"]), backend=backend)
+            loads = EdgeLoads.from_items(z["load_keys"], z["load_vals"]) if "load_keys" in z.files else None
+            return cls(g, h, params, next_uid=int(z["next_uid"]), backend=backend, loads=loads)
 
 
 class _DeltaTracker:

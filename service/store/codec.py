@@ -9,6 +9,7 @@ import numpy as np
 import zstandard
 
 from sparsewire.engine.batch import Run
+from sparsewire.engine.congestion import EdgeLoads
 from sparsewire.engine.dyngraph import DynamicGraph
 from sparsewire.engine.sparsifier import Sparsifier, SparsifierParams
 from sparsewire.idmap import IdMap
@@ -36,6 +37,9 @@ def encode_snapshot(s: Sparsifier, ids: IdMap, negative_keys: np.ndarray | None 
     header = {"n": s.n, "next_uid": s.next_uid, "params": s.params.to_dict(), "ids": ids.to_state()}
     arrays = {"header": np.frombuffer(json.dumps(header).encode(), np.uint8), "g_deg": gd, "g_nbr": gn,
               "g_wt": gw, "h_deg": hd, "h_nbr": hn, "h_wt": hw}
+    lk, lv = s.loads.items()
+    if len(lk):
+        arrays["load_keys"], arrays["load_vals"] = lk, lv
     if negative_keys is not None:
         arrays["negative"] = np.asarray(negative_keys, np.int64)
     return _pack(arrays)
@@ -49,7 +53,9 @@ def decode_snapshot(blob: bytes, *, backend: str) -> tuple[Sparsifier, IdMap, np
     n = int(header["n"])
     g = DynamicGraph.from_lists(n, a["g_deg"], a["g_nbr"], a["g_wt"])
     h = DynamicGraph.from_lists(n, a["h_deg"], a["h_nbr"], a["h_wt"])
-    s = Sparsifier(g, h, SparsifierParams(**header["params"]), next_uid=int(header["next_uid"]), backend=backend)
+    loads = EdgeLoads.from_items(a["load_keys"], a["load_vals"]) if "load_keys" in a else None
+    s = Sparsifier(g, h, SparsifierParams(**header["params"]), next_uid=int(header["next_uid"]), backend=backend,
+                   loads=loads)
     return s, IdMap.from_state(header["ids"]), a.get("negative")
 
 
@@ -58,13 +64,20 @@ def encode_runs(runs: list[Run]) -> bytes:
     for i, r in enumerate(runs):
         for field in ("u", "v", "w", "h_added_u", "h_added_v", "h_added_w"):
             arrays[f"{i}_{field}"] = getattr(r, field)
+        if len(r.load_keys):  # congestion loads (absent in records of graphs without congestion)
+            arrays[f"{i}_load_keys"], arrays[f"{i}_load_vals"] = r.load_keys, r.load_vals
     return _pack(arrays)
 
 
 def decode_runs(blob: bytes) -> list[Run]:
     a = _unpack(blob)
-    return [Run(int(k), *(a[f"{i}_{f}"] for f in ("u", "v", "w", "h_added_u", "h_added_v", "h_added_w")))
-            for i, k in enumerate(a["kinds"].tolist())]
+    runs = []
+    for i, k in enumerate(a["kinds"].tolist()):
+        base = [a[f"{i}_{f}"] for f in ("u", "v", "w", "h_added_u", "h_added_v", "h_added_w")]
+        if f"{i}_load_keys" in a:
+            base += [a[f"{i}_load_keys"], a[f"{i}_load_vals"]]
+        runs.append(Run(int(k), *base))
+    return runs
 
 
 def encode_signs(set_negative: np.ndarray, clear: np.ndarray) -> bytes:

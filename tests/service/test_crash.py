@@ -206,13 +206,19 @@ def _history(api: Api, name: str) -> list[dict]:
     return replies
 
 
-@pytest.mark.parametrize("snapshot_every_ops", [30, 10_000])
-def test_restart_round_trip_and_determinism(server_factory, graph_name: str, snapshot_every_ops: int) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(("snapshot_every_ops", "congestion"), [(30, 0.0), (10_000, 0.0), (30, 1.0), (10_000, 1.0)])
+def test_restart_round_trip_and_determinism(server_factory, graph_name: str, snapshot_every_ops: int,  # noqa: ANN001
+                                            congestion: float) -> None:
+    """A restart (snapshot + log replay) restores G, H, the RNG counter and, with congestion on, the edge loads:
+    later batches give the same results as on a graph that never restarted."""
     srv = server_factory(snapshot_every_ops=snapshot_every_ops)
     api = Api(srv.url)
     a, b = graph_name + "-a", graph_name + "-b"
-    api.small_graph(a, 10, 10)
+    params = {"K": 6.0, "congestion": congestion}
+    api.small_graph(a, 10, 10, params=params)
     hist_a = _history(api, a)
+    if congestion:
+        assert sum(r["stats"]["congested"] for r in hist_a) > 0  # the loads decided something
     before = {(which, fmt): api.http.get(f"/v1/graphs/{a}/{which}", params={"format": fmt}).content
               for which in ("edges", "sparsifier") for fmt in ("json", "mtx", "csv")}
     info = api.info(a)
@@ -223,7 +229,7 @@ def test_restart_round_trip_and_determinism(server_factory, graph_name: str, sna
     assert after == before
     assert api.info(a) == info
     # the same history on a graph that never went through a restart
-    api.small_graph(b, 10, 10)
+    api.small_graph(b, 10, 10, params=params)
     assert _history(api, b) == hist_a
     # further identical batches give identical results: the restored neighbour order and RNG counter match
     rng = np.random.default_rng(7)
