@@ -1,7 +1,7 @@
 """``sparsewire pipeline``: the dyGRASS paper pipeline on one graph file.
 
     sparsewire pipeline GRAPH --K 33 --insert-frac 0.25 --delete-frac 0.01 --batches 10 --seed 0 --out DIR
-                        [--backend cpu|cuda|auto] [--walkers 512] [--steps 100] [--offtree-ratio 0.1]
+                        [--backend cpu|cuda|auto] [--walkers 512] [--steps 100] [--offtree-ratio 0.1] [--congestion 0]
                         [--h0-rounds N] [--json]
 
 Writes ``DIR/H0.mtx``, ``DIR/G.mtx``, ``DIR/H.mtx`` and ``DIR/report.json`` (see
@@ -51,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--walkers", type=int, default=512, help="walkers per update W (512)")
     p.add_argument("--steps", type=int, default=100, help="steps per walker T (100)")
     p.add_argument("--offtree-ratio", type=float, default=0.10, help="H0 off-tree budget as a fraction of |V|")
+    p.add_argument("--congestion", type=float, default=0.0,
+                   help="cap, in units of K, on the distortion skipped insertions may pile onto one H edge "
+                        "(0: off, the reference's per-edge test only)")
     p.add_argument("--h0-rounds", type=int, default=None,
                    help="ranking rounds of H0 (default: 40 up to 250k vertices, fewer beyond)")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
@@ -87,7 +90,8 @@ def summary(r: dict[str, Any]) -> str:
         f"vertices     {r['n']:,}   edges G0 {r['m_G0']:,} -> G {r['m_G']:,}   components G {r['components_G']}, "
         f"H {r['components_H']}",
         f"parameters   K={r['K']:g} W={r['walkers']} T={r['steps']} batches={r['batches']} seed={r['seed']} "
-        f"backend={r['backend']} H0: offtree {r['offtree_ratio']:g}, {r['h0_rounds']} rounds",
+        f"backend={r['backend']} congestion={r['congestion']:g} H0: offtree {r['offtree_ratio']:g}, "
+        f"{r['h0_rounds']} rounds",
         "",
         f"{'phase':<20}{'kappa':>10}{'density':>10}{'|E_H|':>12}",
         f"{'initial (H0)':<20}{r['kappa_initial']:>10.2f}{r['density_initial']:>10.4f}{r['m_H0']:>12,}",
@@ -117,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
                                       delete_frac=args.delete_frac, batches=args.batches, seed=args.seed,
                                       out_dir=args.out, backend=args.backend, walkers=args.walkers,
                                       steps=args.steps, offtree_ratio=args.offtree_ratio,
-                                      h0_rounds=args.h0_rounds, progress=progress)
+                                      h0_rounds=args.h0_rounds, congestion=args.congestion,
+                                      progress=progress)
             except BaseException:
                 for task in list(bar.tasks):  # do not leave a half-drawn bar above the error message
                     if not task.finished:

@@ -453,6 +453,7 @@ class GraphRuntime:
                  + ord("a")).tobytes().decode("ascii")
         stats = json.dumps({"walks": int(result.stats["walks"]), "walker_steps": int(result.stats["walker_steps"]),
                             "recovered_edges": int(result.stats["recovered_edges"]),
+                            "congested": int(result.stats.get("congested", 0)),
                             "engine_seconds": round(result.stats["seconds"], 6)}, separators=(",", ":"))
         compact = f"#{seq}\n{codes}\n{stats}\n{delta_json}"
         return expand_reply(compact), compact

@@ -21,6 +21,8 @@ class Params(BaseModel):
     first_step_exempt: bool = False
     loop_erase: bool = False
     recheck_deletions: bool = False
+    congestion: float = Field(0.0, ge=0, le=1e6, description="cap on the distortion skipped insertions may pile "
+                              "onto one sparsifier edge, in units of K (0: off, reference behaviour)")
 
 
 class GraphCreate(BaseModel):

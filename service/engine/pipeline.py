@@ -150,6 +150,7 @@ def run_pipeline(
     steps: int = 100,
     offtree_ratio: float = 0.10,
     h0_rounds: int | None = None,
+    congestion: float = 0.0,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Run the dyGRASS pipeline on one graph file and write ``H0.mtx``, ``G.mtx``, ``H.mtx``, ``report.json``.
@@ -173,6 +174,8 @@ def run_pipeline(
         W and T of the walks.
     offtree_ratio : float
         Off-tree budget of H0 as a fraction of ``|V|``.
+    congestion : float
+        Congestion cap of the insertions in units of K (0: off); see :class:`SparsifierParams`.
     h0_rounds : int, optional
         Ranking rounds of the initial sparsifier (default :func:`~sparsewire.engine.h0.default_rounds`: 40 up
         to 250k vertices, fewer beyond); more rounds give a lower κ(G0, H0) at a higher build time.
@@ -209,7 +212,7 @@ def run_pipeline(
 
     seconds: dict[str, float] = {}
     params = SparsifierParams(K=float(K), steps=int(steps), walkers=int(walkers), seed=int(seed),
-                              offtree_ratio=float(offtree_ratio))
+                              offtree_ratio=float(offtree_ratio), congestion=float(congestion))
 
     # ---------------------------------------------------------------- read
     tick("read", 0, 1)
@@ -388,6 +391,8 @@ def run_pipeline(
         "insert_frac": float(insert_frac),
         "delete_frac": float(delete_frac),
         "offtree_ratio": float(offtree_ratio),
+        "congestion": float(congestion),
+        "max_congestion_load": s.loads.max_load(),
         "h0_rounds": rounds,
         "id_base": base,
         "node_ids_file": ids_file,
