@@ -55,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="cap, in units of K, on the distortion skipped insertions may pile onto one H edge "
                         "(0: off, the reference's per-edge test only)")
     p.add_argument("--h0-rounds", type=int, default=None,
-                   help="ranking rounds of H0 (default: 40 up to 250k vertices, fewer beyond)")
+                   help="ranking rounds of H0 (default: up to 160 on small graphs, 40 up to 250k vertices, "
+                        "fewer beyond)")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
     p.set_defaults(func=run)
 

@@ -46,13 +46,16 @@ _SHIFT = 1e-6
 def default_rounds(n: int) -> int:
     """Number of ranking rounds used when ``rounds=None``.
 
-    40 rounds for graphs up to 250k vertices; beyond that the per-round factorisation dominates, so the count
-    falls like ``1/n`` (floor 8).  Measured on G3_circuit (1.58M vertices, 2 shared cores): 8 rounds build in
-    66 s with κ(G, H0) = 176.5; 12 rounds (the default there) in 82 s with κ = 115.3, which brings κ after the
-    pipeline's insertions from 99.2 down to 66.3; 16 rounds give κ = 93.6 but take over 2 minutes.
+    A round costs one factorisation of ``L_H`` and a few solves, roughly linear in ``n``, and more rounds rank
+    the off-tree edges against a sparsifier closer to the final one.  Small graphs get about 1.8 M vertex-rounds
+    (160 rounds at most, 40 at least: fe_4elt2 with 11k vertices gets 160, building in 2.6 s with κ(G, H0)
+    67.8-71.7 over seeds 0-4, against 85.5-94.3 at 40 rounds); 40 rounds up to 250k vertices; beyond that
+    the per-round factorisation dominates, so the count falls like ``1/n`` (floor 8).  Measured on G3_circuit
+    (1.58M vertices, 2 cores): 12 rounds (the default there) build in 59 s with κ = 115.3 at 10 % off-tree;
+    16 rounds give κ = 93.6 but take over 2 minutes on a loaded machine.
     """
     if n <= 250_000:
-        return 40
+        return min(160, max(40, round(1_800_000 / max(n, 1))))
     return max(8, min(40, round(19_000_000 / n)))
 
 
@@ -283,11 +286,11 @@ def initial_sparsifier(
     -----
     Cost: the forest in O(m log m), then per round one sparse LU of ``L_H`` (near-linear for near-tree H
     under COLAMD) plus ``power_steps`` solves with ``n_vectors`` right-hand sides and products with ``L_G``
-    (O(n_vectors * (nnz(LU) + m)) each). Measured on 2 cores (``benchmarks/h0_quality.py``, seed 0,
-    10 % off-tree): fe_4elt2 1.4 s, kappa 88.6; delaunay_n16 11 s, kappa 101; G3_circuit (8 rounds) 108 s,
-    kappa 176.5 (with ``n_vectors=8``: 69 s, kappa 208); G3_circuit with 16 rounds gives kappa 93.6 but took
-    249 s on a loaded machine, so the default stays at 8 rounds there. ``power_steps=2`` lowers kappa on the
-    unit-weight meshes (fe_4elt2, 40 rounds: 83.2) but raises it on G3_circuit (16 rounds: 129 vs 93.6).
+    (O(n_vectors * (nnz(LU) + m)) each). Measured on 2 cores (``benchmarks/h0_quality.py``, 10 % off-tree):
+    fe_4elt2 (160 rounds) 2.6 s, kappa 67.8 at seed 0 (40 rounds: 0.7 s, 88.6; 80 rounds: 79.7); delaunay_n16
+    (40 rounds) 11 s, kappa 101; G3_circuit (12 rounds) 59 s, kappa 115.3, (8 rounds) kappa 176.5.
+    ``power_steps=2`` lowers kappa on the unit-weight meshes (fe_4elt2, 40 rounds: 83.2) but raises it on
+    G3_circuit (16 rounds: 129 vs 93.6).
     """
     u = np.ascontiguousarray(u, dtype=np.int64)
     v = np.ascontiguousarray(v, dtype=np.int64)

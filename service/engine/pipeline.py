@@ -177,8 +177,9 @@ def run_pipeline(
     congestion : float
         Congestion cap of the insertions in units of K (0: off); see :class:`SparsifierParams`.
     h0_rounds : int, optional
-        Ranking rounds of the initial sparsifier (default :func:`~sparsewire.engine.h0.default_rounds`: 40 up
-        to 250k vertices, fewer beyond); more rounds give a lower κ(G0, H0) at a higher build time.
+        Ranking rounds of the initial sparsifier (default :func:`~sparsewire.engine.h0.default_rounds`: up to
+        160 on small graphs, 40 up to 250k vertices, fewer beyond); more rounds give a lower κ(G0, H0) at a
+        higher build time.
     progress : callable, optional
         ``progress(phase, done, total)``; see :data:`ProgressCallback`.
 

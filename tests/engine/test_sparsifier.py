@@ -585,8 +585,12 @@ def test_sequential_semantics_sees_earlier_additions() -> None:
 
 
 def _calibrate(n, u, v, w, K):  # noqa: ANN001, ANN202
-    """Spec §12 calibration run (H0 from :func:`initial_sparsifier`); returns the figures of one table row."""
-    mask = initial_sparsifier(n, u, v, w, offtree_ratio=0.10, seed=0)
+    """Spec §12 calibration run (H0 from :func:`initial_sparsifier`); returns the figures of one table row.
+
+    H0 uses 40 ranking rounds: the spec calibrated on a much weaker H0 (tree + stretch ranking, kappa 687 on
+    the grid), and with the 160 rounds small graphs now get by default the grid's H0 is so close to G that
+    K = 50 admits 2 of 900 stream edges and the comparison with random picks of 2 edges is noise."""
+    mask = initial_sparsifier(n, u, v, w, offtree_ratio=0.10, seed=0, rounds=40)
     s = Sparsifier.from_edges(n, u, v, w, params=SparsifierParams(K=K, seed=0), h0_mask=mask, backend="cpu")
     h0g = s.sparsifier.copy()
     iu, iv, iw = local_insertions(s.graph, int(0.25 * n), seed=1)
@@ -647,10 +651,11 @@ def test_quality_calibration_delaunay(delaunay5000, K: float) -> None:  # noqa: 
 def test_fe_4elt2_reference_figures(shared_data) -> None:  # noqa: ANN001
     """Issue 2's figure: kappa <= 104.7 at density <= 1.135 after insertions and after deletions (K=33).
 
-    With the per-edge test alone (``congestion=0``) this stream ends at kappa 120.6 / 120.5 at density 1.111 /
-    1.116: two weight-3 skipped edges across one thin stretch of H add 42 to lambda_max between them.  The
-    congestion cap (2K per sparsifier edge) bounds what skipped edges pile up together; measured: kappa 100.3 /
-    100.2 at density 1.1306 / 1.1347.
+    With the per-edge test alone (``congestion=0``) the figure depends on the stream: over pipeline seeds 0-4
+    kappa after insertions is 93.3-110.2 at density <= 1.109, because skipped edges whose walks cross one thin
+    stretch of H add up (two weight-3 edges once added 42 to lambda_max).  The congestion cap (2K per sparsifier
+    edge) bounds that pile-up; measured on this stream: kappa 80.5 / 79.0 at density 1.128 / 1.133 (pipeline
+    seeds 0-4: 79.6-86.9 at <= 1.134).
     """
     g = read_graph(shared_data("undirected/fe_4elt2.mtx.gz"))
     mask = initial_sparsifier(g.n, g.u, g.v, g.w, offtree_ratio=0.10, seed=0)
