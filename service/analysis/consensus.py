@@ -61,12 +61,13 @@ def _subgraph(graph: SignedGraph, verts: np.ndarray) -> SignedGraph:
                                    directed=graph.directed)
 
 
-def null_space(mat: np.ndarray, k: int) -> np.ndarray:
-    """Orthonormal basis (columns) of the ``k`` least singular directions of ``mat``."""
+def null_spaces(mat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal bases (columns) of the right and left null spaces of ``mat``: its ``k`` least singular
+    directions, ``mat r ≈ 0`` and ``l' mat ≈ 0``, from one SVD ``mat = U Σ V'`` (last ``k`` columns of V and U)."""
     if k == 0:
-        return np.zeros((mat.shape[1], 0))
-    _, _, vh = np.linalg.svd(mat)
-    return vh[-k:].conj().T.real
+        return np.zeros((mat.shape[1], 0)), np.zeros((mat.shape[0], 0))
+    u, _, vh = np.linalg.svd(mat)
+    return vh[-k:].conj().T.real, u[:, -k:].real
 
 
 def _canonical(r: np.ndarray) -> np.ndarray:
@@ -202,8 +203,7 @@ def consensus(
 
     right = left = np.zeros((n, 0))
     if k:
-        right = null_space(lap, k)
-        left = null_space(lap.T, k)
+        right, left = null_spaces(lap, k)
         if k == 1:
             right = _canonical(right[:, 0])[:, None]
             left = left / float(left[:, 0] @ right[:, 0])
