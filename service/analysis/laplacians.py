@@ -39,6 +39,18 @@ def laplacian_from_adjacency(a: np.ndarray, variant: str = "opposing") -> np.nda
     return np.diag(b.sum(axis=1)) - b
 
 
+def laplacian_rows(a_rows: np.ndarray, rows: np.ndarray, variant: str = "opposing") -> np.ndarray:
+    """Rows ``rows`` of the Laplacian of an adjacency whose rows ``rows`` are ``a_rows``: row ``i`` of ``L``
+    depends on row ``i`` of ``A`` only, so a change to a few rows of ``A`` changes only those rows of ``L``."""
+    check_variant(variant)
+    mags = np.abs(a_rows)
+    off = -mags if variant == "unsigned" else -a_rows
+    diag = a_rows.sum(axis=1) if variant == "repelling" else mags.sum(axis=1)
+    out = off.copy()
+    out[np.arange(rows.shape[0]), rows] += diag
+    return out
+
+
 def laplacian(graph: SignedGraph, variant: str = "opposing") -> np.ndarray:
     """Dense signed Laplacian of ``graph`` for ``variant`` (see module docstring)."""
     return laplacian_from_adjacency(graph.adjacency(), variant)

@@ -13,8 +13,11 @@ balanced graph moves iff the edge contradicts the camps (``b' sigma = ±2``, shi
 it by ``≈ kappa / n`` (undirected).  Repelling variant, one negative edge: Zelazo–Bürger (CDC 2014) threshold
 ``w <= 1 / R_eff(u, v)``.
 
-Exact shifts come from a dense eigen-decomposition per candidate, ``O(n^3)``: ``n <= 500``, at most 2,000
-candidates.
+Every candidate's first-order shift is computed (``O(n k)`` each: ``Delta`` touches one or two rows); the exact
+shift needs a dense eigen-decomposition, ``O(n^3)``, so for ``stabilize`` and ``break_symmetry`` only the
+:data:`EXACT_CANDIDATES` (at least ``8 * top_k``) with the largest first-order shift are decomposed and ranked
+by their exact effect; ``observe`` (whose score, the unobservable dimension, has no first-order estimate)
+decomposes every candidate.  ``n <= 500``, at most 2,000 candidates.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from ..errors import InvalidInputError
 from .balance import structural_balance
 from .consensus import consensus
 from .graph import SignedGraph, clean, conventions, warning
-from .laplacians import check_variant, laplacian, laplacian_from_adjacency
+from .laplacians import check_variant, laplacian, laplacian_rows
 from .observability import _clusters, resolve_visible, unobservable_modes
 from .orthogonal import mgs
 
 MAX_NODES = 500
 MAX_CANDIDATES = 2000
+EXACT_CANDIDATES = 64
 GOALS = ("stabilize", "observe", "break_symmetry")
 
 
@@ -82,12 +86,30 @@ def _target_cluster(lap: np.ndarray, symmetric: bool, tol: float, goal: str, vis
     return pick, (right[:, [0]], left[:, [j]])
 
 
-def _first_order(delta: np.ndarray, symmetric: bool, basis: Any) -> float:
+def _changed_rows(adj: np.ndarray, lap: np.ndarray, cand: tuple, symmetric: bool,
+                  variant: str) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``L`` a candidate changes and their new values (every other row stays)."""
+    kind, a, b, w = cand
+    if kind == "ground":
+        rows = np.array([a])
+        new = lap[rows].copy()
+        new[0, a] += w
+        return rows, new
+    rows = np.array([b, a]) if symmetric else np.array([b])
+    a_rows = adj[rows].copy()
+    a_rows[0, a] += w  # a -> b: b listens to a
     if symmetric:
-        m = basis.T @ delta @ basis
+        a_rows[1, b] += w
+    return rows, laplacian_rows(a_rows, rows, variant)
+
+
+def _first_order(rows: np.ndarray, delta_rows: np.ndarray, symmetric: bool, basis: Any) -> float:
+    """Largest first-order shift of the target cluster under ``Delta`` (non-zero only in ``rows``)."""
+    if symmetric:
+        m = basis[rows].T @ (delta_rows @ basis)
         return float(np.linalg.eigvalsh((m + m.T) / 2).max())
     r, lft = basis
-    m = np.linalg.solve(lft.T @ r, lft.T @ delta @ r)
+    m = np.linalg.solve(lft.T @ r, lft[rows].T @ (delta_rows @ r))
     return float(np.linalg.eigvals(m).real.max())
 
 
@@ -207,21 +229,22 @@ def suggest_perturbations(
                              f"{max_candidates}", count=len(cands)))
         cands = cands[:max_candidates]
     old = np.sort(eigs0.real)
+    changes = [_changed_rows(adj, lap, c, symmetric, variant) for c in cands]
+    preds = [_first_order(rows, new_rows - lap[rows], symmetric, basis) for rows, new_rows in changes]
+    exact_set = range(len(cands))
+    limit = max(EXACT_CANDIDATES, 8 * int(top_k))
+    if goal != "observe" and len(cands) > limit:
+        exact_set = sorted(sorted(range(len(cands)), key=lambda i: (-round(preds[i], 12), i))[:limit])
     scored = []
-    for idx, (kind, a, b, w) in enumerate(cands):
-        if kind == "edge":
-            new_adj = adj.copy()
-            new_adj[b, a] += w  # a -> b: b listens to a
-            if symmetric:
-                new_adj[a, b] += w
-            new_lap = laplacian_from_adjacency(new_adj, variant)
-        else:
-            new_lap = lap.copy()
-            new_lap[a, a] += w
+    for idx in exact_set:
+        kind, a, b, w = cands[idx]
+        rows, new_rows = changes[idx]
+        new_lap = lap.copy()
+        new_lap[rows] = new_rows
         after, eigs1 = _metrics(new_lap, symmetric, tol, vis if goal == "observe" else None)
         new = np.sort(eigs1.real)
         exact = float(np.max(new[pick] - old[pick])) if symmetric else float(new[0] - old[0])
-        pred = _first_order(new_lap - lap, symmetric, basis)
+        pred = preds[idx]
         if goal == "stabilize":
             score = (after["min_re"] or 0.0) - (before["min_re"] or 0.0)
         elif goal == "observe":
@@ -255,4 +278,4 @@ def suggest_perturbations(
             if k > 1 else "the target eigenvalue is simple; one rank-one update can move it")
     return PerturbationResult(goal, out, before, note, max(k - 1, 0), len(cands), tuple(warns),
                               conventions(graph, variant, target_eigenvalue=clean(float(old[pick].mean()), tol)
-                                          if old.size else None))
+                                          if old.size else None, exact_evaluations=len(exact_set)))
