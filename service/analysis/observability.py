@@ -56,7 +56,8 @@ def unobservable_modes(lap: np.ndarray, visible: np.ndarray, symmetric: bool, to
             if cu.shape[0] == 0:
                 null = np.eye(u.shape[1])
             else:
-                _, s, vh = np.linalg.svd(cu, full_matrices=True)
+                # only V is needed (k x k): a full U would be |visible| x |visible| per cluster
+                _, s, vh = np.linalg.svd(cu, full_matrices=cu.shape[0] < cu.shape[1])
                 rank = int((s > SVD_TOL).sum())
                 null = vh[rank:].T
             if null.shape[1]:
