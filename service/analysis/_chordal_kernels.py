@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mcs_visit_order(ptr, nbr, n):  # pragma: no cover - compiled
     """Maximum cardinality search (Tarjan–Yannakakis 1984) with a bucket queue, O(n + m).
 
@@ -66,7 +66,7 @@ def mcs_visit_order(ptr, nbr, n):  # pragma: no cover - compiled
     return order
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def lexbfs_visit_order(ptr, nbr, n):  # pragma: no cover - compiled
     """Lexicographic breadth-first search (Rose–Tarjan–Lueker 1976) by partition refinement, O(n + m).
 
@@ -113,7 +113,7 @@ def lexbfs_visit_order(ptr, nbr, n):  # pragma: no cover - compiled
     return order
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def peo_parents(ptr, nbr, pos, n):  # pragma: no cover - compiled
     """For each vertex: number of later neighbours and the parent (earliest later neighbour, -1 if none)."""
     later = np.zeros(n, np.int64)
@@ -136,7 +136,7 @@ def peo_parents(ptr, nbr, pos, n):  # pragma: no cover - compiled
     return later, parent
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def peo_violation(ptr, nbr, pos, parent, n):  # pragma: no cover - compiled
     """Tarjan–Yannakakis zero-fill test, O(n + m).
 
@@ -183,7 +183,7 @@ def peo_violation(ptr, nbr, pos, parent, n):  # pragma: no cover - compiled
     return bv, bp, bu
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def hole_path(ptr, nbr, n, v, a, b):  # pragma: no cover - compiled
     """Shortest ``a``–``b`` path avoiding ``N[v] \\ {a, b}`` (BFS); empty array if none.
 
@@ -234,7 +234,7 @@ def hole_path(ptr, nbr, n, v, a, b):  # pragma: no cover - compiled
     return path
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def clique_roots(later, parent, n):  # pragma: no cover - compiled
     """Fulkerson–Gross filter: ``C_v = {v} ∪ later(v)`` is maximal unless a child ``u`` (``parent(u) = v``) has
     ``|later(u)| = |later(v)| + 1``.  Returns a boolean mask of vertices whose ``C_v`` is maximal."""
@@ -246,7 +246,7 @@ def clique_roots(later, parent, n):  # pragma: no cover - compiled
     return keep
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mcs_m(ptr, nbr, n):  # pragma: no cover - compiled
     """MCS-M (Berry–Blair–Heggernes–Peyton 2004): an inclusion-minimal triangulation, O(n m).
 
@@ -328,7 +328,7 @@ def mcs_m(ptr, nbr, n):  # pragma: no cover - compiled
     return order, fu_a, fv_a
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def degeneracy(ptr, nbr, n):  # pragma: no cover - compiled
     """Degeneracy (max over the min-degree elimination of the current minimum degree), a treewidth lower bound."""
     deg = np.empty(n, np.int64)

@@ -94,6 +94,9 @@ class SignedGraph:
     directed : bool
     warnings : tuple of dict
         Dropped self-loops, merged parallel edges, opposite-sign digons, dead-band drops.
+    cancelled : numpy.ndarray (k, 2)
+        Pairs whose parallel edges summed to zero: no interaction for the spectral and sign checks, but still
+        an edge of the structure the chordal checks see (directions and signs ignored).
     """
 
     ids: tuple
@@ -102,6 +105,7 @@ class SignedGraph:
     weight: np.ndarray
     directed: bool
     warnings: tuple = field(default=())
+    cancelled: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -219,6 +223,7 @@ class SignedGraph:
     @classmethod
     def _build(cls, ids, u, v, w, *, directed, opts, warns) -> SignedGraph:
         n = len(ids)
+        cancelled = np.zeros((0, 2), np.int64)
         loops = u == v
         if loops.any():
             ex = [ids[int(x)] for x in u[loops][:5]]
@@ -242,8 +247,9 @@ class SignedGraph:
             zero = np.abs(w) <= 1e-15 * np.maximum(1.0, np.abs(w))
             if zero.any():
                 warns.append(warning("cancelled_edges_dropped",
-                                     f"{int(zero.sum())} merged edge(s) summed to zero and were dropped",
-                                     count=int(zero.sum())))
+                                     f"{int(zero.sum())} merged edge(s) summed to zero and were dropped (the "
+                                     "chordal checks still count them as edges)", count=int(zero.sum())))
+                cancelled = np.stack([u[zero], v[zero]], axis=1).astype(np.int64)
                 u, v, w = u[~zero], v[~zero], w[~zero]
         if opts.scale != 1.0:
             w = w / opts.scale
@@ -252,7 +258,8 @@ class SignedGraph:
                 raise InvalidInputError("options.row_normalize needs a directed graph")
             rows = np.bincount(v, weights=np.abs(w), minlength=n)
             w = w / rows[v]
-        g = cls(tuple(ids), u.astype(np.int64), v.astype(np.int64), w.astype(np.float64), bool(directed), ())
+        g = cls(tuple(ids), u.astype(np.int64), v.astype(np.int64), w.astype(np.float64), bool(directed), (),
+                cancelled)
         if directed:
             digons = g.opposite_sign_digons()
             if digons:

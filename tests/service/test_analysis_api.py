@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import networkx as nx
@@ -246,6 +248,42 @@ def test_spectral_413_above_2000_nodes(http: httpx.Client) -> None:
     res = post(http, "chordal", path, directed=False, options={"cliques": False})
     assert res["chordal"] is True and res["treewidth"] == 1 and len(res["peo"]) == 2001
     assert post(http, "balance", path, directed=False)["balanced"] is True
+
+
+def test_completion_413_above_its_work_cap_and_the_loop_stays_free(http: httpx.Client, server) -> None:  # noqa: ANN001
+    big = 60_000  # n (n + m) = 7.2e9 > 4e9: refused before any work
+    cycle = [e(i, (i + 1) % big, 1.0) for i in range(big)]
+    r = http.post("/v1/analysis/chordal-completion", json={"edges": cycle, "directed": False})
+    assert r.status_code == 413, r.text
+    assert r.json()["error"]["details"] == {"n": big, "m": big, "max_work": 4 * 10**9}
+    # a completion near the cap (~2 s of MCS-M) runs in a worker thread without the GIL: /livez answers meanwhile
+    n = 22_000
+    body = json.dumps({"edges": [e(i, (i + 1) % n, 1.0) for i in range(n)], "directed": False})
+    with ThreadPoolExecutor(1) as pool:
+        job = pool.submit(httpx.post, f"{server.url}/v1/analysis/chordal-completion", content=body,
+                          headers={"content-type": "application/json"}, timeout=120)
+        waits = []
+        while not job.done():
+            t = time.perf_counter()
+            assert http.get("/livez").status_code == 200
+            waits.append(time.perf_counter() - t)
+            time.sleep(0.05)
+        res = job.result()
+    assert res.status_code == 200, res.text
+    assert len(res.json()["fill_edges"]) == n - 3  # a triangulated n-cycle has n - 3 chords
+    assert len(waits) >= 5 and max(waits) < 0.5, waits
+
+
+def test_cancelled_parallel_edges_are_still_edges_for_chordality(http: httpx.Client) -> None:
+    """A chord given as two opposite-sign arcs sums to zero for the spectral checks, but the pair is an edge of
+    the structure (signs and directions ignored): C4 plus that chord is chordal, and 0-1 twice + 1-2 + 2-0 is a
+    triangle."""
+    c4 = [e(0, 1, 1.0), e(1, 2, 1.0), e(2, 3, 1.0), e(3, 0, 1.0), e(0, 2, 1.0), e(2, 0, -1.0)]
+    res = post(http, "chordal", c4, directed=False)
+    assert res["chordal"] is True and res["hole"] is None
+    assert "cancelled_edges_dropped" in {w["code"] for w in res["warnings"]}
+    tri = post(http, "cliques", [e(0, 1, 1.0), e(0, 1, -1.0), e(1, 2, 1.0), e(2, 0, 1.0)], directed=True)
+    assert tri["maximal_cliques"] == [[0, 1, 2]] and tri["treewidth"] == 2
 
 
 def test_warnings_and_openapi(http: httpx.Client) -> None:
