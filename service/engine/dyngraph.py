@@ -44,7 +44,7 @@ def _slot0(key: np.int64, mask: np.int64) -> np.int64:
     return np.int64(mix64(np.uint64(key)) & np.uint64(mask))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _h_find(hkeys: np.ndarray, key: np.int64) -> np.int64:
     mask = np.int64(hkeys.shape[0] - 1)
     s = _slot0(key, mask)
@@ -57,7 +57,7 @@ def _h_find(hkeys: np.ndarray, key: np.int64) -> np.int64:
         s = (s + 1) & mask
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _h_insert(hkeys: np.ndarray, hvals: np.ndarray, meta: np.ndarray, key: np.int64, val: np.int64) -> None:
     mask = np.int64(hkeys.shape[0] - 1)
     s = _slot0(key, mask)
@@ -80,7 +80,7 @@ def _set_pos(hkeys: np.ndarray, hvals: np.ndarray, a: int, x: int, pos: int) -> 
         hvals[s] = (hvals[s] & ~_LO) | np.int64(pos)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _positions(hkeys: np.ndarray, hvals: np.ndarray, u: int, v: int) -> tuple[np.int64, np.int64, np.int64]:
     """Hash slot and local positions (in ``u``'s and ``v``'s blocks) of edge {u, v}; slot -1 if absent."""
     if u < v:
@@ -94,7 +94,7 @@ def _positions(hkeys: np.ndarray, hvals: np.ndarray, u: int, v: int) -> tuple[np
     return s, hvals[s] & _LO, hvals[s] >> 32
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ensure_room(start, cap, deg, nbr, wt, meta, u) -> bool:  # noqa: ANN001
     """Make room for one more entry in ``u``'s block; False if the pool itself must grow first."""
     if deg[u] < cap[u]:
@@ -115,7 +115,7 @@ def _ensure_room(start, cap, deg, nbr, wt, meta, u) -> bool:  # noqa: ANN001
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _append(start, deg, nbr, wt, u, v, w) -> np.int64:  # noqa: ANN001
     pos = np.int64(deg[u])
     nbr[start[u] + pos] = v
@@ -124,7 +124,7 @@ def _append(start, deg, nbr, wt, u, v, w) -> np.int64:  # noqa: ANN001
     return pos
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _remove_entry(start, deg, nbr, wt, hkeys, hvals, a, pos) -> None:  # noqa: ANN001
     """Remove local position ``pos`` of ``a``'s block by swapping in the last entry."""
     last = np.int64(deg[a] - 1)
@@ -137,7 +137,7 @@ def _remove_entry(start, deg, nbr, wt, hkeys, hvals, a, pos) -> None:  # noqa: A
     deg[a] -= 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_add(start, cap, deg, nbr, wt, hkeys, hvals, meta, us, vs, ws, merge, out, i0):  # noqa: ANN001
     """Add edges ``(us[i], vs[i], ws[i])`` from ``i0`` on.
 
@@ -172,7 +172,7 @@ def _k_add(start, cap, deg, nbr, wt, hkeys, hvals, meta, us, vs, ws, merge, out,
     return nb
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_remove(start, deg, nbr, wt, hkeys, hvals, meta, us, vs, out_w) -> None:  # noqa: ANN001
     """Remove edges; ``out_w[i]`` gets the removed weight, or 0.0 where the edge was absent."""
     for i in range(us.shape[0]):
@@ -189,7 +189,7 @@ def _k_remove(start, deg, nbr, wt, hkeys, hvals, meta, us, vs, out_w) -> None:  
         meta[_M] -= 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_lookup(start, wt, hkeys, hvals, us, vs, out_w) -> None:  # noqa: ANN001
     """``out_w[i]`` = weight of edge {us[i], vs[i]}, or 0.0 if absent."""
     for i in range(us.shape[0]):
@@ -197,7 +197,7 @@ def _k_lookup(start, wt, hkeys, hvals, us, vs, out_w) -> None:  # noqa: ANN001
         out_w[i] = wt[start[us[i]] + pu] if s >= 0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_rehash(start, deg, nbr, n, hkeys, hvals, meta) -> None:  # noqa: ANN001
     """Fill an empty hash from the adjacency in two O(m) passes (smaller endpoint, then larger)."""
     meta[_USED] = 0
@@ -216,7 +216,7 @@ def _k_rehash(start, deg, nbr, n, hkeys, hvals, meta) -> None:  # noqa: ANN001
                 hvals[s] |= np.int64(pv)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_build(n, us, vs, ws, slack):  # noqa: ANN001
     """Blocks for an edge list (no duplicates, no loops), entries in list order."""
     deg = np.zeros(n, np.int32)
@@ -244,7 +244,7 @@ def _k_build(n, us, vs, ws, slack):  # noqa: ANN001
     return start, cap, deg, nbr, wt, top
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_compact(start, cap, deg, nbr, wt, n, newsize):  # noqa: ANN001
     nstart = np.empty_like(start)
     nnbr = np.empty(newsize, np.int32)
@@ -260,7 +260,7 @@ def _k_compact(start, cap, deg, nbr, wt, n, newsize):  # noqa: ANN001
     return nstart, nnbr, nwt, top
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_edges(start, deg, nbr, wt, n, m):  # noqa: ANN001
     """Edges with u < v, ordered by u then by position in u's block."""
     us = np.empty(m, np.int32)
@@ -279,7 +279,7 @@ def _k_edges(start, deg, nbr, wt, n, m):  # noqa: ANN001
     return us, vs, ws
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_lists(start, deg, nbr, wt, n):  # noqa: ANN001
     tot = 0
     for v in range(n):

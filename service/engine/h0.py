@@ -82,7 +82,7 @@ def spanning_forest(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, *, seed
     return mask
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _select(cand, us, vs, indptr, indices, n, k, use_marks):  # noqa: ANN001
     """Take up to ``k`` of ``cand`` (edge ids, best first) with 1-hop similarity marking."""
     marked = np.zeros(n, dtype=np.bool_)
@@ -105,7 +105,7 @@ def _select(cand, us, vs, indptr, indices, n, k, use_marks):  # noqa: ANN001
     return out[:c]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _split_factors(n, l_ptr, l_idx, l_val, u_ptr, u_idx, u_val):  # noqa: ANN001
     """SuperLU's L (unit diagonal stored) and U of a symmetric, diagonally dominant L_H -> strict L and D.
 
@@ -135,7 +135,7 @@ def _split_factors(n, l_ptr, l_idx, l_val, u_ptr, u_idx, u_val):  # noqa: ANN001
     return lp, li, lx, d
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _ldl_solve(lp, li, lx, d, q, b, nblocks):  # noqa: ANN001
     """Solve ``L_H X = B`` for row-major ``B`` (n, nv) given ``P L_H P^T = L D L^T`` (``B[q]`` is ``P B``).
 
@@ -173,7 +173,7 @@ def _ldl_solve(lp, li, lx, d, q, b, nblocks):  # noqa: ANN001
     return out
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _spmm(indptr, indices, data, x):  # noqa: ANN001
     """``A @ X`` for CSR ``A`` and row-major ``X`` (n, nv), parallel over rows."""
     n, nv = x.shape
@@ -187,7 +187,7 @@ def _spmm(indptr, indices, data, x):  # noqa: ANN001
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _colmax_normalise(x):  # noqa: ANN001
     n, nv = x.shape
     mx = np.zeros(nv, np.float64)
@@ -206,7 +206,7 @@ def _colmax_normalise(x):  # noqa: ANN001
             x[i, c] *= mx[c]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _scores(x, u, v, w, mask, shift):  # noqa: ANN001
     """Spectral criticality of every off-H edge (0 for H edges).
 

@@ -15,7 +15,7 @@ from numba import njit
 from sparsewire.engine.dyngraph import DynamicGraph, _positions
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _local_candidates(start, deg, nbr, hkeys, hvals, n, count, seed):  # noqa: ANN001
     np.random.seed(seed)
     us = np.empty(count, np.int64)
@@ -81,7 +81,7 @@ def local_insertions(graph: DynamicGraph, count: int, *, seed: int = 0,
     return u, v, w
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bridges(start, deg, nbr, n):  # noqa: ANN001
     """Mark bridges by (u, position) of the tree edge to the child; iterative Tarjan low-link, O(n + m)."""
     disc = np.full(n, -1, np.int64)
