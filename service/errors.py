@@ -54,6 +54,12 @@ class TooLargeError(SparsewireError):
     code = "too_large"
 
 
+class UnsupportedMediaTypeError(SparsewireError):
+    """A request body in a content type the endpoint does not read (HTTP 415)."""
+
+    code = "unsupported_media_type"
+
+
 class NotChordalError(SparsewireError):
     """Raised where a chordal graph is required; ``details`` carries the hole certificate."""
 

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     durability: Literal["strict", "relaxed"] = Field(
         "strict", description="strict: acknowledge only after the AOF is fsynced (WAITAOF or appendfsync always)")
     tokens: str = Field("", description="bearer tokens with roles, 'TOKEN:ROLE,...' (roles: read, write, admin)")
+    allowed_origins: str = Field("", description="browser origins besides the service's own allowed to write and "
+                                 "open websockets, 'https://a.example,http://localhost:3000' (others get 403)")
     backend: Literal["auto", "cpu", "cuda"] = Field("auto", description="walk backend")
     max_body_bytes: int = Field(512 * 2**20, ge=1024, description="largest accepted request body (bytes)")
     max_ops_per_batch: int = Field(200_000, ge=1, description="most operations in one update batch")

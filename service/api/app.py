@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sparsewire import __version__
 from sparsewire.api import analysis, deltas, errors, graphs, ingest, ops, updates
+from sparsewire.api.origin import OriginGuard
 from sparsewire.engine.backend import select_backend
 from sparsewire.engine.pipeline import warm_up
 from sparsewire.errors import StoreUnavailableError, TooLargeError
@@ -165,4 +166,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (graphs, updates, ingest, deltas, ops, analysis):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(OriginGuard, allowed=frozenset(filter(None, (o.strip() for o in
+                                                                settings.allowed_origins.split(",")))))
     return app

@@ -18,6 +18,7 @@ HTTP_STATUS = {
     "conflict": status.HTTP_409_CONFLICT,
     "not_chordal": status.HTTP_409_CONFLICT,
     "too_large": status.HTTP_413_CONTENT_TOO_LARGE,
+    "unsupported_media_type": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     "backend_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
     "store_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
 }

@@ -16,7 +16,7 @@ from sparsewire.api.deps import GraphDep, require
 from sparsewire.api.ingest import IngestFrame, ndjson_acks
 from sparsewire.api.parsing import parse_batch
 from sparsewire.api.schemas import UpdateBatch, UpdateReply
-from sparsewire.errors import InvalidInputError
+from sparsewire.errors import InvalidInputError, UnsupportedMediaTypeError
 
 router = APIRouter(prefix="/v1/graphs", tags=["updates"])
 
@@ -46,7 +46,8 @@ _BODY = {"requestBody": {"required": True, "content": {
 
 
 @router.post("/{name}/updates", response_model=UpdateReply, dependencies=[require("write")], openapi_extra=_BODY,
-             responses={200: {"content": {"application/x-ndjson": {}}}})
+             responses={200: {"content": {"application/x-ndjson": {}}},
+                        415: {"description": "a body type other than JSON or NDJSON"}})
 async def post_updates(graph: GraphDep, request: Request,
                        idempotency_key: Annotated[str | None, Header(max_length=200)] = None):  # noqa: ANN201
     """Apply a batch of insertions/deletions atomically; the reply comes once the batch is durable.
@@ -61,6 +62,10 @@ async def post_updates(graph: GraphDep, request: Request,
         return DuplexStreamingResponse(ndjson_acks(graph, request.stream(), request.app.state.metrics,
                                                    max_line_bytes=settings.max_body_bytes),
                                        media_type="application/x-ndjson")
+    if ctype not in ("", "application/json") and not ctype.endswith("+json"):
+        # text/plain and form bodies are what a foreign web page can send without a CORS preflight
+        raise UnsupportedMediaTypeError(f"Content-Type {ctype!r} is not accepted: send application/json (one batch) "
+                                        "or application/x-ndjson (a stream of frames)")
     body = await request.body()
     try:  # a large batch is parsed in a worker thread: a 40 MB body must not stall every other request
         if len(body) > INLINE_PARSE_BYTES:

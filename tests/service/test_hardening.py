@@ -106,3 +106,39 @@ def test_extreme_weights_empty_batches_and_bad_frames(server, graph_name: str) -
     assert ack["error"]["code"] == "invalid_request" and "input" not in json.dumps(ack["error"].get("details"))
     assert code == 4400
     api.close()
+
+
+def test_cross_site_writes_and_websockets_are_refused(server_factory, graph_name: str) -> None:  # noqa: ANN001
+    """CSRF / cross-site websocket hijacking: a foreign page can POST text/plain without a preflight and can open
+    websockets; the service refuses foreign Origins on writes and websockets, and non-JSON update bodies."""
+    srv = server_factory(allowed_origins="https://dash.example")
+    api = Api(srv.url)
+    api.small_graph(graph_name, 4, 4)
+    before = api.g(graph_name)
+    batch = json.dumps({"ops": [{"op": "insert", "u": 0, "v": 15, "w": 1.0}]})
+    evil = {"origin": "https://evil.example"}
+    r = api.http.post(f"/v1/graphs/{graph_name}/updates", content=batch, headers={**evil, "content-type": "text/plain"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden_origin"
+    r = api.http.post(f"/v1/graphs/{graph_name}/updates", content=batch, headers={"content-type": "text/plain"})
+    assert r.status_code == 415 and "application/json" in r.json()["error"]["message"]
+    r = api.http.post("/v1/graphs", json={"name": graph_name + "-x"}, headers=evil)
+    assert r.status_code == 403
+    assert api.g(graph_name) == before and api.http.get(f"/v1/graphs/{graph_name}-x").status_code == 404
+    # reads, the service's own origin and the allowed one pass
+    assert api.http.get(f"/v1/graphs/{graph_name}", headers=evil).status_code == 200
+    own = {"origin": srv.url, "content-type": "application/json"}
+    assert api.http.post(f"/v1/graphs/{graph_name}/updates", content=batch, headers=own).status_code == 200
+    dash = {"origin": "https://dash.example", "content-type": "application/json"}
+    assert api.http.post(f"/v1/graphs/{graph_name}/updates", content=batch, headers=dash).status_code == 200
+
+    async def handshake(origin: str) -> str:
+        try:
+            async with websockets.connect(f"{srv.ws_url}/v1/graphs/{graph_name}/deltas",
+                                          additional_headers={"Origin": origin}, open_timeout=30):
+                return "open"
+        except websockets.exceptions.InvalidStatus as exc:
+            return str(exc.response.status_code)
+
+    assert asyncio.run(handshake("https://evil.example")) == "403"
+    assert asyncio.run(handshake("https://dash.example")) == "open"
+    api.close()
