@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
                                                   top_k=args.top_k, ground=args.ground,
                                                   variant=args.variant).to_dict()
     if cmd == "chordal":
-        return chordal.chordal_check(graph, cliques=not args.no_cliques).to_dict()
+        return chordal.chordal_check(graph, ordering=args.ordering, cliques=not args.no_cliques).to_dict()
     if cmd == "verify-peo":
         if args.order is None:
             raise InvalidInputError("verify-peo needs --order id,id,...")
@@ -163,6 +163,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--ground", action="store_true")
         if name == "chordal":
             p.add_argument("--no-cliques", action="store_true")
+            p.add_argument("--ordering", default="lexbfs", choices=["lexbfs", "mcs"],
+                           help="elimination ordering the certificate comes from (Lex-BFS or maximum cardinality)")
         if name == "verify-peo":
             p.add_argument("--order", help="comma-separated node ids, first eliminated first")
         p.set_defaults(func=_main)

@@ -208,15 +208,16 @@ class SignedGraph:
         if u.size and (min(u.min(), v.min()) < 0 or max(u.max(), v.max()) >= n):
             k = int(np.flatnonzero((u < 0) | (u >= n) | (v < 0) | (v >= n))[0])
             raise InvalidInputError(f"edge {k} ({u[k]}->{v[k]}): unknown node (n = {n})")
-        bad = ~np.isfinite(w) | (w == 0)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            raise InvalidInputError(f"edge {k} ({u[k]}->{v[k]}): weight {w[k]!r} is zero or non-finite")
         if ids is None:
             ids = range(n)
         ids = list(ids)
         if len(ids) != n or len(set(ids)) != n:
             raise InvalidInputError("ids must list n distinct node ids")
+        bad = ~np.isfinite(w) | (w == 0)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(f"edge {k} ({ids[int(u[k])]!r} -> {ids[int(v[k])]!r}): weight {float(w[k])} "
+                                    "is zero or non-finite")
         opts = LogOddsOptions.from_mapping(options)
         return cls._build(ids, u, v, w, directed=directed, opts=opts, warns=[])
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -66,9 +67,25 @@ def load_graph(path: str | Path, *, directed: bool | None = None) -> SignedGraph
     (CSV: directed; KONECT: from its ``% sym``/``% asym`` header; Matrix Market: from its symmetry; ``.gr``:
     undirected).
 
-    Raises :class:`~sparsewire.errors.ParseError` naming the line.
+    Raises :class:`~sparsewire.errors.ParseError` naming the line, or the file when it is not a text graph file
+    at all (binary data, an archive, damaged gzip, a directory); :class:`FileNotFoundError` when it is missing.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ParseError(f"{path}: is a directory, not a graph file")
+    if path.suffix.lower() == ".zip":
+        raise ParseError(f"{path.name}: zip archives are not read; unpack it and pass the edge list inside")
+    try:
+        return _load(path, directed)
+    except UnicodeDecodeError:
+        raise ParseError(f"{path.name}: not a text graph file (its bytes are not UTF-8 text)") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ParseError(f"{path.name}: damaged gzip data ({exc})") from None
+    except (PermissionError, IsADirectoryError) as exc:
+        raise ParseError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def _load(path: Path, directed: bool | None) -> SignedGraph:
     name = path.name.removesuffix(".gz")
     if name.endswith(".mtx"):
         import scipy.io
