@@ -9,9 +9,12 @@ NodeId = Annotated[int, Field(ge=0, le=2**53, strict=True)] | Annotated[str, Fie
 
 
 class Params(BaseModel):
-    """dyGRASS parameters of a graph."""
+    """dyGRASS parameters of a graph.
 
-    model_config = ConfigDict(extra="forbid")
+    Strict and finite: ``true`` is not 1.0 and ``"2"`` is not 2 (a typo must not become a setting), and NaN or
+    ±inf is refused as "not a finite number" before any range check."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     K: float = Field(10.0, gt=0, le=1e12, description="distortion threshold")
     steps: int = Field(100, ge=1, le=4096, description="T: maximum edges per walker")
     walkers: int = Field(512, ge=1, le=1024, description="W: walkers per update")

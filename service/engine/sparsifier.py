@@ -102,8 +102,7 @@ class SparsifierParams:
             (self.batch_semantics in ("sequential", "snapshot"),
              f"batch_semantics must be 'sequential' or 'snapshot', got {self.batch_semantics!r}"),
             (0 <= self.offtree_ratio <= 1, f"offtree_ratio must be in [0, 1], got {self.offtree_ratio!r}"),
-            (np.isfinite(self.congestion) and self.congestion >= 0,
-             f"congestion must be finite and >= 0, got {self.congestion!r}"),
+            (0 <= self.congestion <= 1e6, f"congestion must be in [0, 1e6] (units of K), got {self.congestion!r}"),
         ]
         for ok, message in checks:
             if not ok:

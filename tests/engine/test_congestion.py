@@ -108,8 +108,10 @@ def test_replay_save_and_codec_reproduce_the_loads(make_grid, tmp_path) -> None:
 def test_congestion_parameter_is_checked() -> None:
     with pytest.raises(InvalidInputError, match="congestion"):
         SparsifierParams(congestion=-1.0)
-    with pytest.raises(InvalidInputError, match="congestion"):
-        SparsifierParams(congestion=float("inf"))
+    for bad in (float("inf"), float("nan"), 1e9):  # the API's bound (1e6) holds for the library and CLI too
+        with pytest.raises(InvalidInputError, match="congestion"):
+            SparsifierParams(congestion=bad)
+    assert SparsifierParams(congestion=1e6).congestion == 1e6
 
 
 def test_edge_loads_table_grows_and_drops_zeros() -> None:
