@@ -142,5 +142,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
         sys.stdout.write(summary(report))
-        sys.stdout.write(f"wrote        {args.out}/H0.mtx, G.mtx, H.mtx, report.json\n")
+        sys.stdout.write(f"wrote        {args.out}/H0.mtx, G.mtx, H.mtx, report.json, stream_insert.txt, "
+                         "stream_delete.txt\n")
     return 0
