@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import httpx
 import numpy as np
@@ -156,9 +157,17 @@ def test_fast_producer_is_slowed_not_buffered(server_factory, graph_name: str) -
     proc = psutil.Process(srv.proc.pid)
     rss_before = proc.memory_info().rss
 
+    # The acknowledgements must pile up somewhere the server notices: a small fixed receive buffer (no loopback
+    # autotuning, which grows to tcp_rmem's maximum, 32 MB on some kernels) and no compression (the repetitive
+    # acknowledgements deflate ~70x, so 1,500 of them would fit in an autotuned buffer).
+    host, port = srv.url.removeprefix("http://").split(":")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2**16)
+    sock.connect((host, int(port)))
+
     async def flood() -> None:
         async with websockets.connect(f"{srv.ws_url}/v1/graphs/{graph_name}/ingest", max_size=None,
-                                      write_limit=2**16) as ws:
+                                      write_limit=2**16, compression=None, sock=sock) as ws:
             await ws.recv()
             for frame in frames:
                 try:
