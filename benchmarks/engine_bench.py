@@ -63,6 +63,8 @@ def run_graph(name: str, out: Path, args: argparse.Namespace, *, K: float | None
            "--offtree-ratio", str(args.offtree_ratio), "--json"]
     if args.h0_rounds is not None:
         cmd[-1:-1] = ["--h0-rounds", str(args.h0_rounds)]
+    if args.congestion:
+        cmd[-1:-1] = ["--congestion", str(args.congestion)]
     print(f"--- {name}: {' '.join(cmd[2:])}", flush=True)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True, check=False)
@@ -147,6 +149,8 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--offtree-ratio", type=float, default=0.10)
     ap.add_argument("--h0-rounds", type=int, default=None, help="H0 ranking rounds (default: engine's choice)")
+    ap.add_argument("--congestion", type=float, default=0.0,
+                    help="congestion cap in units of K (0: off, the reference's per-edge test)")
     args = ap.parse_args()
 
     reports: dict[str, dict[str, Any]] = {}
