@@ -9,7 +9,10 @@ observable iff no eigenvector of ``L`` vanishes on every visible agent.
   subspace is their direct sum; ``unobservable_dim`` its dimension.  ``O(n^3)``.
 * Digraphs: orthogonal staircase (Kalman decomposition): ``S_0 = ker C``, ``S_{k+1} = {x in S_k : L x in S_k}``
   until it stops shrinking; ``S`` is the largest ``L``-invariant subspace in ``ker C`` (the unobservable
-  subspace), and the modes are the eigenvectors of ``L`` restricted to ``S``.  ``O(n^4)`` worst case.
+  subspace) and ``unobservable_dim = dim S`` (``= n - `` Kalman rank).  The modes split ``S`` by the eigenvalues
+  of ``L`` restricted to ``S``, as a real Schur form does: one real invariant subspace per real eigenvalue
+  (its full algebraic multiplicity, also when defective), one 2-column real basis per complex-conjugate pair
+  (reported once, with ``eigenvalue_im > 0``).  ``O(n^4)`` worst case.
 * Cross-check: Kalman rank ``rank [C; CL; ...; CL^(n-1)]`` for ``n <= 15`` (numerically fragile beyond).
 * Explanations: ``k`` interchangeable hidden twins (same neighbours, same weights) create ``k - 1`` unobservable
   directions ``e_a - e_b`` (dual of Rahmani–Ji–Mesbahi–Egerstedt, SIAM J. Control Optim. 2009).
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.linalg import schur
 
 from ..errors import InvalidInputError
 from .consensus import consensus
@@ -43,7 +47,11 @@ def _clusters(vals: np.ndarray, tol: float) -> list[np.ndarray]:
 
 
 def unobservable_modes(lap: np.ndarray, visible: np.ndarray, symmetric: bool, tol: float) -> list[dict]:
-    """``[{eigenvalue (complex), basis (n x k array)}]`` spanning the unobservable subspace."""
+    """``[{eigenvalue (complex), basis (n x k array)}]`` spanning the unobservable subspace.
+
+    The bases' widths sum to the unobservable dimension (eigenspaces of a symmetric ``L`` are orthogonal; for a
+    digraph the modes are a direct-sum decomposition of the staircase subspace, see :func:`_invariant_modes`).
+    """
     n = lap.shape[0]
     if n == 0:
         return []
@@ -63,6 +71,16 @@ def unobservable_modes(lap: np.ndarray, visible: np.ndarray, symmetric: bool, to
             if null.shape[1]:
                 modes.append({"eigenvalue": complex(vals[idx].mean()), "basis": mgs(u @ null)})
         return modes
+    q = unobservable_subspace(lap, visible, tol)
+    return _invariant_modes(q.T @ lap @ q, q, tol) if q.shape[1] else []
+
+
+def unobservable_subspace(lap: np.ndarray, visible: np.ndarray, tol: float) -> np.ndarray:
+    """Orthonormal basis (``n x k``) of the largest ``L``-invariant subspace in ``ker C`` (orthogonal staircase).
+
+    ``k = n - rank [C; CL; ...; CL^(n-1)]`` is the unobservable dimension (any ``L``, symmetric or not).
+    """
+    n = lap.shape[0]
     hidden = np.setdiff1d(np.arange(n), visible)
     q = np.eye(n)[:, hidden]
     while q.shape[1]:
@@ -72,24 +90,88 @@ def unobservable_modes(lap: np.ndarray, visible: np.ndarray, symmetric: bool, to
         if rank == 0:
             break
         q = mgs(q @ vh[rank:].T)
-    if q.shape[1] == 0:
-        return []
-    restricted = q.T @ lap @ q
+    return q
+
+
+def _eigen_groups(vals: np.ndarray, gtol: float) -> list[np.ndarray]:
+    """Clusters of eigenvalues: runs of real parts with gaps ``<= gtol``, split where sorted imaginary parts
+    jump by more than ``gtol``.  ``O(k log k)``; conjugation maps clusters to clusters."""
+    order = np.argsort(vals.real, kind="stable")
+    cuts = np.flatnonzero(np.diff(vals.real[order]) > gtol) + 1
+    groups = []
+    for run in np.split(order, cuts):
+        run = run[np.argsort(vals.imag[run], kind="stable")]
+        groups.extend(np.split(run, np.flatnonzero(np.diff(vals.imag[run]) > gtol) + 1))
+    return groups
+
+
+def _invariant_modes(restricted: np.ndarray, q: np.ndarray, tol: float) -> list[dict]:
+    """Modes of ``L`` restricted to the invariant subspace ``span(q)`` (``restricted = q' L q``).
+
+    One mode per cluster of eigenvalues: a real cluster gives a real invariant subspace of its algebraic
+    multiplicity; a complex-conjugate pair of clusters gives *one* mode (the ``Im > 0`` representative) with a
+    real basis of twice the multiplicity, as in a real Schur form.  The basis comes from the eigenvectors when
+    they span the cluster's invariant subspace; a defective (Jordan) cluster takes the leading vectors of a real
+    Schur form reordered to put the cluster first.  A defective eigenvalue of multiplicity ``m`` is computed
+    split by about ``eps^(1/m)``: when the clusters' bases come out (nearly) dependent the clustering is retried
+    coarser.  The bases' widths always sum to ``q.shape[1]``.
+    """
+    k = restricted.shape[0]
     vals, vecs = np.linalg.eig(restricted)
-    groups: list[list[int]] = []
-    for i in sorted(range(vals.size), key=lambda j: (vals[j].real, vals[j].imag)):
-        if groups and abs(vals[i] - vals[groups[-1][-1]]) <= max(tol, 1e-7):
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    for g in groups:
-        v = q @ vecs[:, g]
-        modes.append({"eigenvalue": complex(vals[g].mean()), "basis": mgs(np.hstack([v.real, v.imag]))})
+    scale = max(1.0, float(np.abs(restricted).sum(axis=1).max()))
+    for gtol in (max(tol, 1e-7 * scale), 1e-5 * scale, 1e-3 * scale):
+        modes = _cluster_modes(restricted, vals, vecs, gtol)
+        if modes is not None and sum(b.shape[1] for _, b in modes) == k:
+            s = np.linalg.svd(np.hstack([b for _, b in modes]), compute_uv=False)
+            if s[-1] > 1e-6 * s[0]:
+                return [{"eigenvalue": lam, "basis": q @ b} for lam, b in modes]
+    return _schur_block_modes(restricted, q)
+
+
+def _cluster_modes(restricted: np.ndarray, vals: np.ndarray, vecs: np.ndarray,
+                   gtol: float) -> list[tuple[complex, np.ndarray]] | None:
+    """``[(eigenvalue, orthonormal basis in q-coordinates)]`` per cluster, or ``None`` if a cluster fails."""
+    out = []
+    for grp in _eigen_groups(vals, gtol):
+        centre = complex(vals[grp].mean())
+        self_conj = abs(centre.imag) < gtol / 4  # conjugation maps a cluster to itself or to a disjoint one
+        if not self_conj and centre.imag < 0:
+            continue  # the conjugate cluster carries this pair
+        want = grp.size if self_conj else 2 * grp.size
+        v = vecs[:, grp]
+        u, s, _ = np.linalg.svd(np.hstack([v.real, v.imag]), full_matrices=False)
+        if s.size >= want and s[want - 1] > 1e-6 * s[0] and (s.size == want or s[want] <= 1e-8 * s[0]):
+            basis = u[:, :want]
+        else:  # defective: the cluster's spectral subspace from a reordered real Schur form
+            members = vals[grp] if self_conj else np.concatenate([vals[grp], vals[grp].conj()])
+            try:
+                _, z, sdim = schur(restricted, output="real",
+                                   sort=lambda re, im, m=members: bool(np.abs(m - complex(re, im)).min() <= gtol))
+            except (np.linalg.LinAlgError, ValueError):
+                return None
+            if sdim != want:
+                return None
+            basis = z[:, :want]
+        out.append((complex(centre.real, 0.0) if self_conj else centre, basis))
+    return out
+
+
+def _schur_block_modes(restricted: np.ndarray, q: np.ndarray) -> list[dict]:
+    """Fallback (not observed): one mode per diagonal block of the real Schur form, in Schur order; the first
+    block's vectors are invariant, each later block completes the invariant flag."""
+    t, z = schur(restricted, output="real")
+    k, i, modes = t.shape[0], 0, []
+    while i < k:
+        size = 2 if i + 1 < k and t[i + 1, i] != 0 else 1
+        lam = np.linalg.eigvals(t[i:i + size, i:i + size])
+        modes.append({"eigenvalue": complex(lam[np.argmax(lam.imag)]), "basis": q @ z[:, i:i + size]})
+        i += size
     return modes
 
 
 def kalman_rank(lap: np.ndarray, visible: np.ndarray) -> int:
-    """``rank [C; C L; ...; C L^(n-1)]`` with relative SVD threshold (use for ``n <= 15`` only)."""
+    """``rank [C; C L; ...; C L^(n-1)]`` with relative SVD threshold after scaling every row to unit norm (use for
+    ``n <= 15`` only)."""
     n = lap.shape[0]
     if visible.size == 0 or n == 0:
         return 0
@@ -97,7 +179,12 @@ def kalman_rank(lap: np.ndarray, visible: np.ndarray) -> int:
     for _ in range(n):
         blocks.append(cur)
         cur = cur @ lap
-    s = np.linalg.svd(np.vstack(blocks), compute_uv=False)
+    mat = np.vstack(blocks)
+    norms = np.linalg.norm(mat, axis=1)
+    mat = mat[norms > 0] / norms[norms > 0, None]  # rows of C L^j grow like ||L||^j: equilibrate (same rank)
+    if mat.shape[0] == 0:
+        return 0
+    s = np.linalg.svd(mat, compute_uv=False)
     return int((s > 1e-9 * s[0]).sum())
 
 
