@@ -291,7 +291,10 @@ def ready() -> Call:
 
 ANALYSES = ("balance", "consensus", "observability", "perturbation", "chordal", "verify-peo",
             "chordal-completion", "cliques")
-STORED_ANALYSES = ("balance", "chordal", "cliques", "consensus", "observability")
+STORED_ANALYSES = ("balance", "chordal", "chordal-completion", "cliques", "consensus", "observability",
+                   "perturbation", "verify-peo")
+#: Stored checks that also take their options as a JSON body (``POST``); verify-peo only so (its ordering).
+STORED_BODY_ANALYSES = ("consensus", "perturbation", "verify-peo")
 
 
 def analyze(check: str, edges: Iterable[Any], *, nodes: Iterable[Any] | None = None, directed: bool = True,
@@ -307,11 +310,26 @@ def analyze(check: str, edges: Iterable[Any], *, nodes: Iterable[Any] | None = N
 
 
 def graph_analysis(name: str, check: str, *, target: Literal["graph", "sparsifier"] = "graph",
-                   **params: Any) -> Call:
-    """The same checks on a stored graph or its sparsifier (cached by the service per sequence number)."""
+                   options: dict[str, Any] | None = None, **params: Any) -> Call:
+    """The same checks on a stored graph or its sparsifier (cached by the service per sequence number).
+
+    Keyword ``params`` go into the query string (``GET``).  ``options`` (a dict: the stateless check's options
+    without the graph options) is sent as a JSON body (``POST``) instead, for ``consensus`` and ``perturbation``;
+    that is how ``initial_state`` and ``allowed_pairs`` travel.  ``verify-peo`` always posts: pass
+    ``ordering=[...]`` as a keyword or in ``options``."""
     if check not in STORED_ANALYSES:
         raise ValueError(f"unknown stored-graph analysis {check!r}; expected one of {', '.join(STORED_ANALYSES)}")
-    return Call("GET", _graph_path(name, f"/analysis/{check}"), params={"target": target, **params}, long=True)
+    path = _graph_path(name, f"/analysis/{check}")
+    if check == "verify-peo" and options is None:
+        options, params = dict(params), {}
+    if options is None:
+        return Call("GET", path, params={"target": target, **params}, long=True)
+    if check not in STORED_BODY_ANALYSES:
+        raise ValueError(f"stored-graph {check!r} takes query options only; JSON options: "
+                         f"{', '.join(STORED_BODY_ANALYSES)}")
+    if params:
+        raise ValueError(f"give options= or query keywords ({', '.join(params)}), not both")
+    return Call("POST", path, params={"target": target}, json=options, long=True)
 
 
 def _edge(e: Any) -> dict[str, Any]:

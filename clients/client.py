@@ -144,9 +144,14 @@ class _Api:
         ``verify-peo``, ``chordal-completion``, ``cliques``) with its certificate, as a dict (docs/analysis.md)."""
         return self._send(rq.analyze(check, edges, nodes=nodes, directed=directed, options=options))
 
-    def graph_analysis(self, name: str, check: str, *, target: str = "graph", **params: Any) -> Any:
-        """A check on stored graph ``name`` (``target="graph"`` or ``"sparsifier"``), as a dict."""
-        return self._send(rq.graph_analysis(name, check, target=target, **params))  # type: ignore[arg-type]
+    def graph_analysis(self, name: str, check: str, *, target: str = "graph", options: dict[str, Any] | None = None,
+                       **params: Any) -> Any:
+        """A check on stored graph ``name`` (``target="graph"`` or ``"sparsifier"``), as a dict: ``balance``,
+        ``chordal``, ``chordal-completion``, ``cliques``, ``consensus``, ``observability``, ``perturbation``,
+        ``verify-peo``.  Keywords are query options; ``options={...}`` posts them as JSON instead (``consensus``
+        with ``initial_state``, ``perturbation`` with ``allowed_pairs``); ``verify-peo`` takes ``ordering=[...]``."""
+        return self._send(rq.graph_analysis(name, check, target=target,  # type: ignore[arg-type]
+                                            options=options, **params))
 
 
 class Client(_Transport, _Api):

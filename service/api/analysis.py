@@ -2,8 +2,11 @@
 
 * Stateless: ``POST /v1/analysis/{balance,consensus,observability,perturbation,chordal,verify-peo,
   chordal-completion,cliques}`` with the graph in the body.
-* Stored graphs: ``GET /v1/graphs/{name}/analysis/{balance,chordal,cliques,consensus,observability}`` with
-  ``?target=graph|sparsifier``.
+* Stored graphs: ``GET /v1/graphs/{name}/analysis/{balance,chordal,chordal-completion,cliques,consensus,
+  observability,perturbation}`` with ``?target=graph|sparsifier`` and the options as query parameters;
+  ``POST`` to ``.../analysis/{consensus,perturbation,verify-peo}`` (``target`` still in the query) takes the
+  options as a JSON object instead, for the list-valued ones a URL cannot carry: ``initial_state``,
+  ``allowed_pairs`` and the ``ordering`` that verify-peo needs (so verify-peo is ``POST`` only).
 
 The event loop never does the work: the JSON body is parsed and validated, the graph is built, the analysis runs
 and the reply is serialised in a worker thread (a 10^6-edge body takes about a second to validate).  The stored-
@@ -15,6 +18,7 @@ repeated call at the same sequence number is a dictionary lookup.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import os
@@ -34,6 +38,7 @@ from sparsewire.analysis.chordal import chordal_check, chordal_completion, maxim
 from sparsewire.analysis.consensus import consensus
 from sparsewire.analysis.graph import DEFAULT_MAX_DENSE_NODES, SignedGraph
 from sparsewire.analysis.observability import observability
+from sparsewire.analysis.perturbation import MAX_NODES as PERTURBATION_MAX_NODES
 from sparsewire.analysis.perturbation import suggest_perturbations
 from sparsewire.api.deps import GraphDep, require
 from sparsewire.api.schemas import ErrorBody
@@ -80,7 +85,10 @@ class BalanceOptions(GraphOptions):
         "auto", description="frustration index: exact up to 20 nodes per unbalanced component (auto), bound above")
 
 
-class ConsensusOptions(GraphOptions):
+class ConsensusSettings(BaseModel):
+    """Consensus options without the edge-value options (the body of ``POST /v1/graphs/{name}/analysis/...``)."""
+
+    model_config = ConfigDict(extra="forbid")
     variant: Variant = "opposing"
     time: Literal["continuous", "discrete"] = "continuous"
     step: float | None = Field(None, gt=0, allow_inf_nan=False,
@@ -90,13 +98,20 @@ class ConsensusOptions(GraphOptions):
     hidden: list[NodeId] | None = Field(None, description="hidden agents: gives influence_share")
 
 
+class ConsensusOptions(GraphOptions, ConsensusSettings):
+    pass
+
+
 class ObservabilityOptions(GraphOptions):
     hidden: list[NodeId] | None = Field(None, description="hidden agents (the others are visible)")
     visible: list[NodeId] | None = Field(None, description="visible agents (instead of hidden)")
     variant: Variant = "opposing"
 
 
-class PerturbationOptions(GraphOptions):
+class PerturbationSettings(BaseModel):
+    """Perturbation options without the edge-value options."""
+
+    model_config = ConfigDict(extra="forbid")
     goal: Literal["stabilize", "observe", "break_symmetry"] = "stabilize"
     hidden: list[NodeId] | None = None
     allowed_pairs: list[tuple[NodeId, NodeId]] | None = Field(
@@ -110,6 +125,10 @@ class PerturbationOptions(GraphOptions):
     variant: Variant = "opposing"
 
 
+class PerturbationOptions(GraphOptions, PerturbationSettings):
+    pass
+
+
 class ChordalOptions(GraphOptions):
     ordering: Literal["lexbfs", "mcs"] = Field(
         "lexbfs", description="Lex-BFS (partition refinement) or maximum cardinality search; both O(n + m)")
@@ -118,8 +137,13 @@ class ChordalOptions(GraphOptions):
     upper_bound: bool = Field(True, description="treewidth upper bound from a minimal completion when not chordal")
 
 
-class VerifyPeoOptions(GraphOptions):
+class VerifyPeoSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     ordering: list[NodeId] = Field(..., description="the order to check, first eliminated first")
+
+
+class VerifyPeoOptions(GraphOptions, VerifyPeoSettings):
+    pass
 
 
 class CompletionOptions(GraphOptions):
@@ -392,7 +416,9 @@ async def cliques(request: Request) -> Response:
 Target = Literal["graph", "sparsifier"]
 TargetQuery = Annotated[Target, Query(description="analyse the stored graph G or its sparsifier H")]
 NodesQuery = Annotated[list[str] | None, Query(description="node id; repeat the parameter for several")]
-SPECTRAL = {"consensus", "observability"}
+#: Dense checks and their node caps: a larger stored graph gets 413 before its edges are copied.
+SPECTRAL = {"consensus": DEFAULT_MAX_DENSE_NODES, "observability": DEFAULT_MAX_DENSE_NODES,
+            "perturbation": PERTURBATION_MAX_NODES}
 CACHE_ENTRIES = 32
 CACHE_BYTES = 64 * 2**20
 
@@ -453,12 +479,40 @@ def _stored_ids(rt: GraphRuntime, nodes: list[str] | None, where: str) -> list[A
     return out
 
 
+def _coerce_id(kind: str, x: Any) -> Any:
+    """A JSON node id as the stored graph's id: ``"7"`` is node 7 of an integer graph, ``7`` is ``"7"`` of a
+    string graph; anything else stays as given (and is reported as unknown by the check)."""
+    if kind == "int" and isinstance(x, str):
+        try:
+            return int(x)
+        except ValueError:
+            return x
+    if kind == "str" and isinstance(x, int):
+        return str(x)
+    return x
+
+
+def _coerce_ids(kind: str, xs: list | None) -> list | None:
+    return None if xs is None else [_coerce_id(kind, x) for x in xs]
+
+
+def _body_key(body: BaseModel) -> tuple:
+    """Cache-key part for a JSON options body: a digest of its canonical form (an ordering can be 10^6 ids)."""
+    return ("body", hashlib.sha256(body.model_dump_json().encode()).hexdigest())
+
+
+async def _stored_body(request: Request, model: type[BaseModel]) -> Any:
+    """The validated options body of a stored-graph ``POST`` (size-limited; validated in a worker thread)."""
+    raw = await _read_body(request)
+    return await asyncio.to_thread(_validate, model, raw or b"{}")
+
+
 def _snapshot(rt: GraphRuntime, target: Target, check: str) -> tuple:
     """Under the graph lock: the edge arrays, external ids and sequence number (no analysis here)."""
     g_full = rt.sparsifier.graph
     n = g_full.n
-    if check in SPECTRAL and n > DEFAULT_MAX_DENSE_NODES:
-        cap = DEFAULT_MAX_DENSE_NODES
+    cap = SPECTRAL.get(check)
+    if cap is not None and n > cap:
         raise TooLargeError(f"{check} uses dense eigen-decomposition and accepts at most {cap} nodes "
                             f"(graph {rt.name!r} has {n})", details={"n": n, "max_nodes": cap})
     g = rt.sparsifier.sparsifier if target == "sparsifier" else g_full
@@ -555,6 +609,16 @@ async def stored_consensus(request: Request, graph: GraphDep, target: TargetQuer
                          lambda g: consensus(g, variant=variant, time=time, step=step, hidden=hid))
 
 
+@router.post("/v1/graphs/{name}/analysis/consensus", dependencies=[require("read")],
+             openapi_extra=_body_doc(ConsensusSettings), responses={**_STORED_OK, **_ERRORS})
+async def stored_consensus_body(request: Request, graph: GraphDep, target: TargetQuery = "graph") -> Response:
+    """Consensus regime of a stored graph or sparsifier with options (also initial_state) as a JSON body."""
+    body = await _stored_body(request, ConsensusSettings)
+    opts = body.model_copy(update={"hidden": _coerce_ids(graph.ids.kind, body.hidden)})
+    return await _stored(request, graph, target, "consensus", _body_key(body),
+                         lambda g: _run_consensus(g, opts))
+
+
 @router.get("/v1/graphs/{name}/analysis/observability", dependencies=[require("read")],
             responses={**_STORED_OK, **_ERRORS})
 async def stored_observability(request: Request, graph: GraphDep, target: TargetQuery = "graph",
@@ -566,3 +630,60 @@ async def stored_observability(request: Request, graph: GraphDep, target: Target
     return await _stored(request, graph, target, "observability",
                          (variant, None if hid is None else tuple(hid), None if vis is None else tuple(vis)),
                          lambda g: observability(g, hidden=hid, visible=vis, variant=variant))
+
+
+@router.get("/v1/graphs/{name}/analysis/perturbation", dependencies=[require("read")],
+            responses={**_STORED_OK, **_ERRORS})
+async def stored_perturbation(request: Request, graph: GraphDep, target: TargetQuery = "graph",
+                              goal: Literal["stabilize", "observe", "break_symmetry"] = "stabilize",
+                              hidden: NodesQuery = None,
+                              weight_grid: Annotated[list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None,
+                                                     Query(min_length=1, max_length=50, description="magnitudes "
+                                                           "tried; repeat the parameter (default 0.1, 0.5, 1.0)")
+                                                     ] = None,
+                              sign: Annotated[Literal["1", "-1"] | None, Query(
+                                  description="sign of added edges (default: chosen per goal)")] = None,
+                              top_k: Annotated[int, Query(ge=1, le=100)] = 5, ground: bool = False,
+                              variant: Variant = "opposing") -> Response:
+    """Rank-one edge (or grounding) suggestions for a stored graph or sparsifier (up to 500 nodes; cached)."""
+    grid = [0.1, 0.5, 1.0] if weight_grid is None else weight_grid
+    try:
+        opts = PerturbationSettings(goal=goal, hidden=_stored_ids(graph, hidden, "hidden"), weight_grid=grid,
+                                    sign=None if sign is None else int(sign), top_k=top_k, ground=ground,
+                                    variant=variant)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("query", *e.get("loc", ()))}
+                                      for e in exc.errors(include_url=False)]) from None
+    key = (goal, None if opts.hidden is None else tuple(opts.hidden), tuple(grid), sign, top_k, ground, variant)
+    return await _stored(request, graph, target, "perturbation", key, lambda g: _run_perturbation(g, opts))
+
+
+@router.post("/v1/graphs/{name}/analysis/perturbation", dependencies=[require("read")],
+             openapi_extra=_body_doc(PerturbationSettings), responses={**_STORED_OK, **_ERRORS})
+async def stored_perturbation_body(request: Request, graph: GraphDep, target: TargetQuery = "graph") -> Response:
+    """Perturbation suggestions for a stored graph or sparsifier with options (also allowed_pairs) as JSON."""
+    body = await _stored_body(request, PerturbationSettings)
+    kind = graph.ids.kind
+    pairs = None if body.allowed_pairs is None else [tuple(_coerce_ids(kind, list(p))) for p in body.allowed_pairs]
+    opts = body.model_copy(update={"hidden": _coerce_ids(kind, body.hidden), "allowed_pairs": pairs})
+    return await _stored(request, graph, target, "perturbation", _body_key(body),
+                         lambda g: _run_perturbation(g, opts))
+
+
+@router.post("/v1/graphs/{name}/analysis/verify-peo", dependencies=[require("read")],
+             openapi_extra=_body_doc(VerifyPeoSettings), responses={**_STORED_OK, **_ERRORS})
+async def stored_verify_peo(request: Request, graph: GraphDep, target: TargetQuery = "graph") -> Response:
+    """Is the body's ordering a perfect elimination ordering of a stored graph or sparsifier (cached)."""
+    body = await _stored_body(request, VerifyPeoSettings)
+    kind = graph.ids.kind
+    return await _stored(request, graph, target, "verify-peo", _body_key(body),
+                         lambda g: verify_peo(g, _coerce_ids(kind, body.ordering)))
+
+
+@router.get("/v1/graphs/{name}/analysis/chordal-completion", dependencies=[require("read")],
+            responses={**_STORED_OK, **_ERRORS})
+async def stored_chordal_completion(request: Request, graph: GraphDep, target: TargetQuery = "graph",
+                                    method: Literal["mcs_m"] = "mcs_m") -> Response:
+    """Inclusion-minimal chordal completion of a stored graph or sparsifier (cached per sequence number)."""
+    return await _stored(request, graph, target, "chordal-completion", (method,),
+                         lambda g: chordal_completion(g, method=method))

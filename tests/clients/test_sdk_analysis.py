@@ -29,6 +29,20 @@ def test_stored_graph_checks(client, graph_name: str) -> None:  # noqa: ANN001
     assert whole["chordal"] is False and len(whole["hole"]) == 6
     assert client.graph_analysis(graph_name, "chordal", target="sparsifier")["chordal"] is False
     assert client.graph_analysis(graph_name, "balance")["balanced"] is True
+    fill = client.graph_analysis(graph_name, "chordal-completion")
+    assert len(fill["fill_edges"]) == 3 and fill["minimal"] is True  # a C6 needs n - 3 chords
+    peo = client.graph_analysis(graph_name, "verify-peo", ordering=fill["elimination_order"])
+    assert peo["is_peo"] is False and peo["graph"] == graph_name  # a PEO of the completion, not of the C6
+    assert client.graph_analysis(graph_name, "verify-peo", options={"ordering": [0, 1, 2, 3, 4, 5]})["is_peo"] is False
+    cons = client.graph_analysis(graph_name, "consensus", options={"initial_state": {"0": 6.0}})
+    assert cons["regime"] == "consensus" and cons["predicted_limit"] == pytest.approx([1.0] * 6)
+    pert = client.graph_analysis(graph_name, "perturbation", options={"allowed_pairs": [[0, 3]], "top_k": 1})
+    assert pert["suggestions"][0]["edge"] == {"source": 0, "target": 3}
+    assert client.graph_analysis(graph_name, "perturbation", top_k=2, weight_grid=[1.0])["candidates_evaluated"] > 0
+    with pytest.raises(ValueError, match="query options only"):
+        client.graph_analysis(graph_name, "chordal", options={"cliques": False})
+    with pytest.raises(ValueError, match="not both"):
+        client.graph_analysis(graph_name, "consensus", options={}, hidden=[1])
 
 
 def test_unknown_check_is_rejected_before_sending(client) -> None:  # noqa: ANN001

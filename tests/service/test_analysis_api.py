@@ -294,7 +294,12 @@ def test_warnings_and_openapi(http: httpx.Client) -> None:
 
     spec = http.get("/openapi.json").json()
     ops = [(path, op) for path, item in spec["paths"].items() if "/analysis" in path for op in item.values()]
-    assert len(ops) == 13
+    assert len(ops) == 18  # 8 stateless POSTs; stored: 7 GETs and 3 POSTs (options as a JSON body)
+    stored = {(path.rsplit("/", 1)[1], method) for path, item in spec["paths"].items()
+              if path.startswith("/v1/graphs/{name}/analysis/") for method in item}
+    assert stored == {("balance", "get"), ("chordal", "get"), ("chordal-completion", "get"), ("cliques", "get"),
+                      ("consensus", "get"), ("consensus", "post"), ("observability", "get"), ("perturbation", "get"),
+                      ("perturbation", "post"), ("verify-peo", "post")}
     for path, op in ops:
         assert op["tags"] == ["analysis"], path
         assert op["description"] and "\n" not in op["description"].strip(), path
@@ -384,6 +389,15 @@ def test_stored_413_for_spectral_only(http: httpx.Client, graph_name: str) -> No
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
     r = http.get(f"/v1/graphs/{graph_name}/analysis/chordal", params={"cliques": "false"})
     assert r.status_code == 200 and r.json()["chordal"] is True and r.json()["treewidth"] == 1
+    r = http.post(f"/v1/graphs/{graph_name}/analysis/consensus", json={"initial_state": {"0": 1.0}})
+    assert r.status_code == 413 and r.json()["error"]["details"]["max_nodes"] == 2000
+    for r in (http.get(f"/v1/graphs/{graph_name}/analysis/perturbation"),
+              http.post(f"/v1/graphs/{graph_name}/analysis/perturbation", json={"top_k": 1})):
+        assert r.status_code == 413 and r.json()["error"]["details"] == {"n": 2001, "max_nodes": 500}
+    r = http.get(f"/v1/graphs/{graph_name}/analysis/chordal-completion")
+    assert r.status_code == 200 and r.json()["already_chordal"] is True and r.json()["fill_edges"] == []
+    peo = list(range(2001))  # a path eliminated from one end: a PEO (ordering in a JSON body, not a URL)
+    assert http.post(f"/v1/graphs/{graph_name}/analysis/verify-peo", json={"ordering": peo}).json()["is_peo"]
 
 
 def test_stored_cache_per_sequence_number(http: httpx.Client, graph_name: str) -> None:
@@ -421,6 +435,122 @@ def test_stored_cache_per_sequence_number(http: httpx.Client, graph_name: str) -
     assert res.headers["x-sparsewire-cache"] == "miss" and res.json()["chordal"] is False
 
 
+def test_stored_completion_c4_and_grid(http: httpx.Client, graph_name: str) -> None:
+    make_graph(http, graph_name, b"u,v,w\n0,1,1.0\n1,2,1.0\n2,3,1.0\n3,0,1.0\n")  # C4
+    url = f"/v1/graphs/{graph_name}/analysis/chordal-completion"
+    first = http.get(url)
+    assert first.status_code == 200, first.text
+    res = first.json()
+    assert (res["graph"], res["target"], res["cursor"]) == (graph_name, "graph", str(res["seq"]))
+    assert len(res["fill_edges"]) == 1 and res["minimal"] is True and res["already_chordal"] is False
+    assert res["treewidth_of_completion"] == 2 and res["method"] == "mcs_m" and "conventions" in res
+    (a, b), = res["fill_edges"]
+    assert {a, b} in ({0, 2}, {1, 3})
+    completed = nx.cycle_graph(4)
+    completed.add_edge(a, b)
+    assert_peo(completed, res["elimination_order"])
+    assert first.headers["x-sparsewire-cache"] == "miss" and http.get(url).headers["x-sparsewire-cache"] == "hit"
+    assert http.get(url, params={"method": "min_fill"}).status_code == 422
+
+    other = f"{graph_name}-grid"
+    make_graph(http, other, grid_csv(4, 5), offtree_ratio=0.1)
+    for target in ("graph", "sparsifier"):
+        g, seq = snapshot_graph(http, other, "edges" if target == "graph" else "sparsifier")
+        res = http.get(f"/v1/graphs/{other}/analysis/chordal-completion", params={"target": target}).json()
+        assert res["seq"] == seq and res["target"] == target
+        assert res["already_chordal"] is nx.is_chordal(g)
+        full = g.copy()
+        full.add_edges_from(res["fill_edges"])
+        assert nx.is_chordal(full) and not set(map(frozenset, res["fill_edges"])) & set(map(frozenset, g.edges))
+        assert_peo(full, res["elimination_order"])
+        for edge in res["fill_edges"]:  # inclusion-minimal: no single fill edge can go
+            less = full.copy()
+            less.remove_edge(*edge)
+            assert not nx.is_chordal(less)
+    assert http.delete(f"/v1/graphs/{other}").status_code == 204
+
+
+def test_stored_verify_peo_star(http: httpx.Client, graph_name: str) -> None:
+    make_graph(http, graph_name, b"u,v,w\n0,1,1.0\n0,2,1.0\n0,3,1.0\n")  # star, centre 0
+    url = f"/v1/graphs/{graph_name}/analysis/verify-peo"
+    r = http.post(url, json={"ordering": [0, 1, 2, 3]})
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert res["is_peo"] is False and res["graph"] == graph_name and res["target"] == "graph"
+    assert res["violation"] == {"vertex": 0, "parent": 1, "non_adjacent_pair": [1, 2]}
+    assert r.headers["x-sparsewire-cache"] == "miss"
+    assert http.post(url, json={"ordering": [0, 1, 2, 3]}).headers["x-sparsewire-cache"] == "hit"
+    good = http.post(url, json={"ordering": [3, 2, 1, 0]})
+    assert good.headers["x-sparsewire-cache"] == "miss" and good.json()["is_peo"] is True
+    assert good.json()["violation"] is None
+    # ids as strings on an integer graph, and the sparsifier (a tree on 4 nodes keeps every edge)
+    assert http.post(url, json={"ordering": ["3", "2", "1", "0"]}).json()["is_peo"] is True
+    sp = http.post(url, params={"target": "sparsifier"}, json={"ordering": [1, 2, 3, 0]}).json()
+    assert sp["target"] == "sparsifier" and sp["is_peo"] is True
+    bad = http.post(url, json={"ordering": [0, 1, 1, 9]}).json()
+    assert bad["is_peo"] is False
+    assert bad["input_errors"] == {"missing": [2, 3], "duplicates": [1], "unknown": [9]}
+    # the ordering is required; edge-value options do not apply to stored graphs; GET is not a route
+    assert http.post(url, json={}).status_code == 422
+    r = http.post(url, json={"ordering": [0], "w_max": 2})
+    assert r.status_code == 422 and "w_max" in r.json()["error"]["message"]
+    assert http.get(url).status_code == 405
+    assert http.post("/v1/graphs/no-such-graph/analysis/verify-peo", json={"ordering": []}).status_code == 404
+
+
+def test_stored_perturbation_get_and_post(http: httpx.Client, graph_name: str) -> None:
+    make_graph(http, graph_name, b"u,v,w\n0,1,1.0\n1,2,1.0\n")  # path 0-1-2
+    url = f"/v1/graphs/{graph_name}/analysis/perturbation"
+    # spec §5: P3 grounded at the middle with kappa = 1 moves the zero eigenvalue to 2 - sqrt 3
+    r = http.post(url, json={"goal": "stabilize", "allowed_pairs": [], "ground": True, "weight_grid": [1.0],
+                             "top_k": 3})
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert res["graph"] == graph_name and res["goal"] == "stabilize" and "note" in res and "warnings" in res
+    best = res["suggestions"][0]
+    assert best["kind"] == "ground" and best["ground"] == 1
+    assert best["exact_shift"] == pytest.approx(2 - math.sqrt(3), abs=1e-9)
+    assert r.headers["x-sparsewire-cache"] == "miss"
+    # GET with query options = the stateless check on the same graph
+    got = http.get(url, params={"ground": "true", "weight_grid": ["1.0", "0.5"], "top_k": 4})
+    assert got.status_code == 200, got.text
+    ref = post(http, "perturbation", [e(0, 1, 1.0), e(1, 2, 1.0)], directed=False,
+               options={"ground": True, "weight_grid": [1.0, 0.5], "top_k": 4})
+    assert got.json()["suggestions"] == ref["suggestions"] and len(ref["suggestions"]) == 4
+    assert http.get(url, params={"ground": "true", "weight_grid": ["1.0", "0.5"], "top_k": 4}
+                    ).headers["x-sparsewire-cache"] == "hit"
+    obs = http.get(url, params={"goal": "observe", "hidden": "2", "sign": "1"}).json()
+    ref = post(http, "perturbation", [e(0, 1, 1.0), e(1, 2, 1.0)], directed=False,
+               options={"goal": "observe", "hidden": [2], "sign": 1})
+    assert obs["suggestions"] == ref["suggestions"] and obs["before"]["unobservable_dim"] == 0
+    # allowed_pairs only in the body; ids may be strings on an integer graph
+    res = http.post(url, json={"allowed_pairs": [["0", "2"]], "weight_grid": [0.1], "top_k": 1}).json()
+    assert res["candidates_evaluated"] == 1 and res["suggestions"][0]["edge"] == {"source": 0, "target": 2}
+    for bad in ({"weight_grid": "-1"}, {"top_k": "0"}, {"sign": "2"}, {"goal": "explode"}):
+        assert http.get(url, params=bad).status_code == 422, bad
+    assert http.post(url, json={"goal": "observe"}).status_code == 422  # needs hidden
+    assert http.post(url, json={"scale": 2.0}).status_code == 422
+
+
+def test_stored_consensus_post_with_initial_state(http: httpx.Client, graph_name: str) -> None:
+    make_graph(http, graph_name, b"u,v,w\n0,1,1.0\n1,2,1.0\n")  # path 0-1-2: consensus on the average
+    url = f"/v1/graphs/{graph_name}/analysis/consensus"
+    r = http.post(url, json={"initial_state": [3.0, 0.0, 0.0], "hidden": ["2"]})
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert res["regime"] == "consensus" and res["predicted_limit"] == pytest.approx([1.0, 1.0, 1.0])
+    assert res["influence_share"] == pytest.approx(1 / 3) and res["graph"] == graph_name
+    by_id = http.post(url, json={"initial_state": {"0": 3.0}, "hidden": [2]}).json()
+    assert by_id["predicted_limit"] == pytest.approx([1.0, 1.0, 1.0])
+    assert http.post(url, json={"initial_state": [3.0, 0.0, 0.0], "hidden": ["2"]}
+                     ).headers["x-sparsewire-cache"] == "hit"
+    # the GET has no initial_state; both agree on the rest
+    got = http.get(url, params={"hidden": "2"}).json()
+    assert got["predicted_limit"] is None and got["spectrum"] == res["spectrum"]
+    assert http.post(url, json={"initial_state": [1.0, "x", 0.0]}).status_code == 422
+    assert http.post(url, json={"tau": 0.5}).status_code == 422
+
+
 def test_read_role_suffices_and_is_required(server_factory, graph_name: str) -> None:  # noqa: ANN001
     srv = server_factory(tokens="r:read,w:write")
     body = {"edges": BALANCED_TRIANGLE, "directed": False}
@@ -431,9 +561,14 @@ def test_read_role_suffices_and_is_required(server_factory, graph_name: str) -> 
         for headers in ({}, {"authorization": "Bearer nope"}):
             assert c.post("/v1/analysis/balance", json=body, headers=headers).status_code == 401
             assert c.get(f"/v1/graphs/{graph_name}/analysis/balance", headers=headers).status_code == 401
+            assert c.post(f"/v1/graphs/{graph_name}/analysis/verify-peo", json={"ordering": [0, 1, 2, 3]},
+                          headers=headers).status_code == 401
         r = {"authorization": "Bearer r"}
         assert c.post("/v1/analysis/balance", json=body, headers=r).json()["balanced"] is True
         assert c.get(f"/v1/graphs/{graph_name}/analysis/chordal", headers=r).json()["chordal"] is False
+        assert c.post(f"/v1/graphs/{graph_name}/analysis/verify-peo", json={"ordering": [0, 1, 2, 3]},
+                      headers=r).json()["is_peo"] is False  # a 2x2 grid is a C4
+        assert len(c.get(f"/v1/graphs/{graph_name}/analysis/chordal-completion", headers=r).json()["fill_edges"]) == 1
 
 
 def test_chunked_body_over_the_limit_413(server_factory) -> None:  # noqa: ANN001
