@@ -36,6 +36,12 @@ class InvalidBatchError(InvalidInputError):
     code = "invalid_batch"
 
 
+class InvalidRequestError(InvalidInputError):
+    """A request body that fails the API schema; ``details`` names each bad operation of a batch by ``index``."""
+
+    code = "invalid_request"
+
+
 class ParseError(InvalidInputError):
     """A malformed graph file; the message names the line number."""
 
@@ -76,3 +82,9 @@ class StoreUnavailableError(SparsewireError, ConnectionError):
     """The persistence layer cannot be reached or refused a write; retryable."""
 
     code = "store_unavailable"
+
+
+class RecoveringError(SparsewireError):
+    """The graph is still being loaded from Redis after a restart (HTTP 503 with ``Retry-After``); retryable."""
+
+    code = "recovering"

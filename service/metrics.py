@@ -5,6 +5,8 @@ One registry per application instance, built in the app factory, so tests can ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from sparsewire import __version__
@@ -28,8 +30,13 @@ class Metrics:
                                       registry=r)
         self.subscribers = Gauge("sparsewire_subscribers", "Open delta websocket subscriptions", registry=r)
         self.delta_lag = Histogram("sparsewire_delta_lag_batches",
-                                   "How many batches a subscriber was behind when a delta was sent",
+                                   "How many batches a subscriber was behind the log head when a delta was sent",
                                    buckets=(0, 1, 2, 5, 10, 50, 100, 1000, 10000), registry=r)
+        self.subscriber_lag = Gauge("sparsewire_subscriber_lag_batches",
+                                    "Batches the furthest-behind subscriber of a graph has yet to receive (log head "
+                                    "minus the cursor it was last sent), at scrape time", ["graph"], registry=r)
+        #: per graph: a lag function per open subscription (the gauge reports their maximum)
+        self._lags: dict[str, dict[object, Callable[[], int]]] = {}
         self.subscriber_disconnects = Counter("sparsewire_subscriber_disconnects_total",
                                               "Subscriptions closed by the server", ["reason"], registry=r)
         self.redis_errors = Counter("sparsewire_redis_errors_total", "Failed Redis operations", registry=r)
@@ -43,6 +50,27 @@ class Metrics:
                                     registry=r)
         self.build = Info("sparsewire_build", "Build information", registry=r)
         self.build.info({"version": __version__, "backend": backend})
+
+    def track_subscriber(self, graph: str, token: object, lag: Callable[[], int]) -> None:
+        """Count ``lag()`` (called at scrape time) in the graph's subscriber-lag gauge until
+        :meth:`untrack_subscriber`."""
+        lags = self._lags.get(graph)
+        if lags is None:
+            lags = self._lags[graph] = {}
+            self.subscriber_lag.labels(graph).set_function(lambda: max((f() for f in list(lags.values())), default=0))
+        lags[token] = lag
+
+    def untrack_subscriber(self, graph: str, token: object) -> None:
+        lags = self._lags.get(graph)
+        if lags is None:
+            return
+        lags.pop(token, None)
+        if not lags:
+            del self._lags[graph]
+            try:
+                self.subscriber_lag.remove(graph)
+            except KeyError:
+                pass
 
     def forget_graph(self, name: str) -> None:
         for gauge in (self.nodes, self.edges, self.sparsifier_edges):

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from sparsewire.engine.sparsifier import SparsifierParams
-from sparsewire.errors import ConflictError, InvalidInputError, NotFoundError
+from sparsewire.errors import ConflictError, InvalidInputError, NotFoundError, RecoveringError, StoreUnavailableError
 from sparsewire.metrics import Metrics
 from sparsewire.runtime import GraphRuntime
 from sparsewire.settings import Settings
 from sparsewire.store.redis_store import GraphStore
+
+log = logging.getLogger("uvicorn.error")
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 _NAME = re.compile(NAME_PATTERN)
@@ -35,16 +40,56 @@ class Registry:
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="engine")
         self.graphs: dict[str, GraphRuntime] = {}
         self.ready = False
+        #: graphs stored in Redis but not loaded yet (start-up recovery runs while the server already answers)
+        self.pending: set[str] = set()
+        #: graphs whose recovery failed for good, with the reason
+        self.failed: dict[str, str] = {}
+        #: the last transient error of the recovery (it is retried), None once it went through
+        self.recovery_error: str | None = None
         self._create_lock = asyncio.Lock()
 
     def _deps(self) -> dict[str, Any]:
         return {"settings": self.settings, "metrics": self.metrics, "executor": self.executor}
 
-    async def recover(self) -> None:
-        """Load every graph from Redis (snapshot + log replay); the service is ready afterwards."""
-        for name in await self.store.graph_names():
-            self.graphs[name] = await GraphRuntime.load(name, self.store, **self._deps())
-        self.ready = True
+    async def list_stored(self) -> None:
+        """Mark every graph stored in Redis as pending recovery (before the server answers: until
+        :meth:`recover` loads it, a request for it gets 503, never 404)."""
+        self.pending = set(await self.store.graph_names()) - self.graphs.keys()
+
+    async def recover(self, *, retry_seconds: float = 1.0) -> None:
+        """Load every pending graph from Redis (snapshot + log replay), one after the other; each answers requests
+        as soon as it is loaded.  Redis errors are retried (with backoff, up to 10 s apart); a graph that cannot
+        be loaded otherwise stays unavailable (503) and is listed in ``failed``."""
+        delay = retry_seconds
+        while self.pending:
+            name = min(self.pending)
+            try:
+                rt = await GraphRuntime.load(name, self.store, **self._deps())
+            except NotFoundError:  # deleted meanwhile by another process sharing the Redis
+                self.pending.discard(name)
+                continue
+            except (StoreUnavailableError, RedisError, OSError) as exc:
+                self.recovery_error = f"graph {name!r}: {type(exc).__name__}: {exc}"
+                log.warning("sparsewire: recovery of %r failed, retrying in %.0f s: %s", name, delay, exc)
+                self.metrics.redis_errors.inc()
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 10.0)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a corrupt graph must not keep the others down
+                log.exception("sparsewire: graph %r cannot be recovered", name)
+                self.failed[name] = f"{type(exc).__name__}: {exc}"
+                self.pending.discard(name)
+                continue
+            self.graphs[name] = rt
+            self.pending.discard(name)
+            delay = retry_seconds
+        self.recovery_error = None
+
+    def recovery(self) -> dict[str, Any]:
+        """Progress of the start-up recovery (for ``/readyz``)."""
+        pending = sorted(self.pending)
+        return {"done": self.ready, "loaded": len(self.graphs), "pending": pending[:100], "pending_count": len(pending),
+                "failed": dict(sorted(self.failed.items())[:100]), "error": self.recovery_error}
 
     async def create(self, name: str, *, directed: bool, signed: bool, node_ids: str,
                      params: SparsifierParams) -> GraphRuntime:
@@ -64,10 +109,22 @@ class Registry:
     def get(self, name: str) -> GraphRuntime:
         rt = self.graphs.get(name)
         if rt is None:
+            self.check_recovered(name)
             raise NotFoundError(f"graph {name!r} not found")
         return rt
 
+    def check_recovered(self, name: str) -> None:
+        """Raise :class:`RecoveringError` (503) for a stored graph not loaded (yet) since start-up."""
+        if name in self.pending:
+            raise RecoveringError(f"graph {name!r} is still being recovered after a restart; retry shortly")
+        if name in self.failed:
+            raise RecoveringError(f"graph {name!r} could not be recovered: {self.failed[name]}")
+
     async def delete(self, name: str) -> None:
+        if name in self.failed and name not in self.graphs:  # unloadable: dropping it is all an admin can do
+            await self.store.delete(name)
+            self.failed.pop(name, None)
+            return
         rt = self.get(name)
         async with rt.lock:
             await rt.retire()

@@ -148,6 +148,8 @@ class GraphRuntime:
         self._recent_bytes = 0
         #: signs and live balance of a signed graph (the sparsifier holds |w|); None for unsigned graphs
         self.signed: SignedState | None = None
+        #: (seq, components of G, components of H) of the durable state ``seq``, once computed
+        self._components: tuple[int, int, int] | None = None
         if info.get("signed"):
             self.signed = SignedState(EdgeSigns(), sparsifier.graph)
         self._publish_sizes()
@@ -542,18 +544,70 @@ class GraphRuntime:
             self.sparsifier, self.ids, self.seq, self.durable_seq, self.signed = s, ids, seq, seq, state
             self.ops_since_snapshot = 0
             self._publish_sizes()
-            return {"seq": seq, "cursor": str(seq), "warnings": list(gd.warnings), **self.describe()}
+            info = await loop.run_in_executor(self.executor, self.describe, True)
+            return {"seq": seq, "cursor": str(seq), "warnings": list(gd.warnings), **info}
 
     # ------------------------------------------------------------------ reads
-    def describe(self) -> dict[str, Any]:
+    def components(self, *, compute: bool) -> tuple[int | None, int | None]:
+        """Connected components of G and H at the durable state: cached per sequence number; computed (in a worker
+        thread, on a durable state: under :meth:`read`) when ``compute`` and not known yet, else None."""
+        seq, cached = self.durable_seq, self._components
+        if cached is not None and cached[0] == seq:
+            return cached[1], cached[2]
+        if not compute:
+            return None, None
+        g, h = self.sparsifier.components()
+        self._components = (seq, g, h)
+        return g, h
+
+    def describe(self, components: bool = False) -> dict[str, Any]:
+        """The graph's info; the component counts are computed only with ``components`` (see :meth:`components`),
+        else reported when already known for the current sequence number."""
         s = self.sparsifier
+        comps = self.components(compute=components)
         return {"name": self.name, "directed": self.info["directed"], "signed": self.info["signed"],
                 "node_ids": self.info["node_ids"], "id_base": self.ids.base if self.ids.kind == "int" else None,
                 "params": s.params.to_dict(), "backend": s.backend.name,
                 "nodes": s.graph.n, "edges": s.graph.m, "sparsifier_edges": s.sparsifier.m,
-                "density": round(s.density(), 6), "seq": self.durable_seq, "cursor": str(self.durable_seq),
+                "density": round(s.density(), 6), "components_graph": comps[0], "components_sparsifier": comps[1],
+                "seq": self.durable_seq, "cursor": str(self.durable_seq),
                 "created": self.info.get("created"),
                 "balanced": None if self.signed is None else self.signed.balanced}
+
+    def invalid_ops(self, ops: OpColumns) -> list[dict[str, Any]]:
+        """Every operation of ``ops`` the engine would refuse, as ``[{"index", "error"}]`` (the checks of a batch:
+        ids, self-loops, weights), found without applying or recording anything: string ids not seen yet get
+        provisional indices.  Names the engine-level problems of a batch that also failed the schema."""
+        kinds = np.array([OP_KINDS.get(k, -1) for k in ops.op], np.int8)
+        if self.ids.kind == "int":
+            us, bad_u = self.ids.to_internal(ops.u, create=False)
+            vs, bad_v = self.ids.to_internal(ops.v, create=False)
+        else:
+            known, fresh = self.ids.index, {}  # type: ignore[var-annotated]
+
+            def internal(col: list[Any]) -> tuple[np.ndarray, list[int]]:
+                out, bad = np.zeros(len(col), np.int64), []
+                for i, x in enumerate(col):
+                    if type(x) is not str or not x:
+                        bad.append(i)
+                    else:
+                        k = known.get(x)
+                        out[i] = k if k is not None else fresh.setdefault(x, len(self.ids.names) + len(fresh))
+                return out, bad
+
+            (us, bad_u), (vs, bad_v) = internal(ops.u), internal(ops.v)
+        errors = {i: [f"bad node id for a {self.ids.kind} graph"] for i in sorted(set(bad_u + bad_v))}
+        us, vs = us.copy(), vs.copy()
+        us[list(errors)], vs[list(errors)] = 0, 1  # placeholders: check the rest of those ops too
+        ws = np.array(ops.w, np.float64)
+        s = self.sparsifier
+        try:
+            validate_batch(EdgeBatch(kinds, us, vs, ws if self.signed is None else np.abs(ws)),
+                           max_vertices=max(self.settings.max_graph_nodes, s.graph.n))
+        except InvalidBatchError as exc:
+            for d in exc.details:
+                errors.setdefault(d["index"], [d["error"]])
+        return [{"index": i, "error": "; ".join(errors[i])} for i in sorted(errors)]
 
     async def read(self, fn: Any, *args: Any) -> Any:
         """Run a read-only function of the sparsifier in a worker thread while no batch is being applied, on a

@@ -88,6 +88,28 @@ async def _wait_for_redis(redis: Redis, deadline_seconds: float = 60.0) -> None:
             await asyncio.sleep(0.5)
 
 
+async def _recover(registry: Registry, backend: str, fsync_mode: str) -> None:
+    """Start-up work done while the server already answers: load the stored graphs, then compile (or load from
+    numba's cache) every kernel, then take everything start-up created (modules, compiler state: ~10^5 objects)
+    out of the cyclic collector's sight (a full collection over them stalled the event loop for 60 ms every few
+    batches).  The service is ready afterwards."""
+    t0 = time.perf_counter()
+    await registry.recover()
+    try:
+        await asyncio.get_running_loop().run_in_executor(registry.executor, warm_up, backend)
+    except Exception as exc:  # the service stays up but never ready: /readyz says why
+        log.exception("sparsewire: kernel warm-up failed")
+        registry.recovery_error = f"kernel warm-up failed: {type(exc).__name__}: {exc}"
+        return
+    gc.collect()
+    gc.freeze()
+    registry.ready = True
+    log.info("sparsewire: ready after %.1f s, %d graph(s) recovered%s, durability %s (%s), backend %s",
+             time.perf_counter() - t0, len(registry.graphs),
+             f", {len(registry.failed)} failed" if registry.failed else "", registry.settings.durability, fsync_mode,
+             backend)
+
+
 def _install_openapi(app: FastAPI) -> None:
     """Add the request models that routes parse by content type themselves (JSON or NDJSON) to the schema."""
     from fastapi.openapi.utils import get_openapi  # noqa: PLC0415
@@ -138,20 +160,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             registry = Registry(store, settings, metrics)
             app.state.settings, app.state.metrics, app.state.registry = settings, metrics, registry
             app.state.redis_url = url
-            await registry.recover()
-            # compile (or load from numba's cache) every kernel before the first batch, then take everything
-            # start-up created (modules, compiler state: ~10^5 objects) out of the cyclic collector's sight: a
-            # full collection over them stalled the event loop for 60 ms every few batches
-            await asyncio.get_running_loop().run_in_executor(registry.executor, warm_up, backend.name)
-            gc.collect()
-            gc.freeze()
             # the engine thread hands the GIL back and forth around its nogil kernels while the event loop parses
             # and encodes; at the default 5 ms switch interval each handover could stall the engine that long
             sys.setswitchinterval(GIL_SWITCH_SECONDS)
-            log.info("sparsewire: ready, %d graph(s) recovered, durability %s (%s), backend %s",
-                     len(registry.graphs), settings.durability, store.fsync_mode, backend.name)
-            yield
-            registry.close()
+            # recovery runs after the server starts answering: /livez at once, /readyz 503 (and 503 for each graph
+            # not loaded yet) until it is done; the stored names are known before the first request
+            await registry.list_stored()
+            log.info("sparsewire: recovering %d graph(s) in the background", len(registry.pending))
+            recovery = asyncio.create_task(_recover(registry, backend.name, store.fsync_mode), name="recovery")
+            try:
+                yield
+            finally:
+                recovery.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recovery
+                registry.close()
         finally:
             await redis.aclose()
             if embedded is not None:

@@ -22,6 +22,7 @@ from sparsewire.api.errors import (
     WS_TOO_SLOW,
     WS_UNAUTHORIZED,
 )
+from sparsewire.runtime import GraphRuntime
 
 router = APIRouter(tags=["deltas"])
 
@@ -33,6 +34,24 @@ def _closed(task: asyncio.Task[None]) -> None:
     _CLOSING.discard(task)
     if not task.cancelled():
         task.exception()  # a peer that vanished meanwhile: nothing to report
+
+
+class _Position:
+    """Where one subscriber stands: the cursor it was last sent and the log head, for the lag metrics.  The head is
+    the graph's durable sequence number when the graph lives in this process (``local``, read at no cost), else the
+    head read from Redis once per log read."""
+
+    __slots__ = ("after", "head", "local")
+
+    def __init__(self, after: int, head: int, local: GraphRuntime | None) -> None:
+        self.after, self.head, self.local = after, head, local
+
+    def current_head(self) -> int:
+        rt = self.local
+        return self.head if rt is None or rt.deleted else max(rt.durable_seq, self.head)
+
+    def lag(self) -> int:
+        return max(self.current_head() - self.after, 0)
 
 
 def delta_frames(seq: int, fields: dict[bytes, bytes]) -> list[str]:
@@ -94,7 +113,12 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
             metrics.subscriber_disconnects.labels("cursor_too_old").inc()
             await ws.close(WS_CURSOR_TOO_OLD, "cursor too old")
             return
+    local = registry.graphs.get(name)
+    if local is not None and local.info.get("incarnation") != incarnation:
+        local = None
+    position = _Position(after, head, local)
     metrics.subscribers.inc()
+    metrics.track_subscriber(name, position, position.lag)
     timeout = settings.subscriber_send_timeout_seconds
 
     async def same_graph() -> bool:
@@ -120,12 +144,15 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
                 metrics.subscriber_disconnects.labels("cursor_too_old").inc()
                 await ws.close(WS_CURSOR_TOO_OLD, "cursor too old")
                 return
-            head = max(head, entries[-1][0])
+            # the real head, not just the newest entry of this read (a read returns at most `count` entries)
+            if position.local is None or position.local.deleted:
+                position.head = max(position.head, await store.head_seq(name) or 0)
+            head = position.head = max(position.current_head(), entries[-1][0])
             for seq, fields in entries:
                 metrics.delta_lag.observe(max(head - seq, 0))
                 for frame in delta_frames(seq, fields):
                     await _send(ws, frame, timeout)
-                after = seq
+                after = position.after = seq
 
     async def until_disconnect() -> None:
         """Subscribers send nothing; reading anyway notices a closed connection at once instead of at the
@@ -154,3 +181,4 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
         for task in tasks:
             task.cancel()
         metrics.subscribers.dec()
+        metrics.untrack_subscriber(name, position)

@@ -13,6 +13,7 @@ from sparsewire.errors import SparsewireError
 HTTP_STATUS = {
     "invalid_input": status.HTTP_422_UNPROCESSABLE_CONTENT,
     "invalid_batch": status.HTTP_422_UNPROCESSABLE_CONTENT,
+    "invalid_request": status.HTTP_422_UNPROCESSABLE_CONTENT,
     "parse_error": status.HTTP_422_UNPROCESSABLE_CONTENT,
     "not_found": status.HTTP_404_NOT_FOUND,
     "conflict": status.HTTP_409_CONFLICT,
@@ -21,7 +22,11 @@ HTTP_STATUS = {
     "unsupported_media_type": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     "backend_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
     "store_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+    "recovering": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
+
+#: ``Retry-After`` seconds of a 503 for a graph still being recovered.
+RECOVERING_RETRY_AFTER = 2
 
 #: Websocket close codes (4000–4999 are application codes).
 WS_CURSOR_FUTURE = 4400
@@ -41,7 +46,9 @@ def error_body(code: str, message: str, details: object = None) -> dict[str, obj
 
 async def _sparsewire_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SparsewireError)
-    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=HTTP_STATUS.get(exc.code, 500))
+    headers = {"Retry-After": str(RECOVERING_RETRY_AFTER)} if exc.code == "recovering" else None
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=HTTP_STATUS.get(exc.code, 500),
+                        headers=headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

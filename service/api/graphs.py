@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sparsewire.api.deps import GraphDep, RegistryDep, SettingsDep, require
 from sparsewire.api.schemas import EdgeSnapshot, GraphCreate, GraphInfo, GraphList, Quality
 from sparsewire.engine.sparsifier import SparsifierParams
-from sparsewire.errors import InvalidInputError, TooLargeError
+from sparsewire.errors import InvalidInputError, RecoveringError, TooLargeError
 
 router = APIRouter(prefix="/v1/graphs", tags=["graphs"])
 
@@ -21,20 +21,25 @@ async def create_graph(body: GraphCreate, registry: RegistryDep) -> dict:
     """Create an empty graph with its dyGRASS parameters."""
     rt = await registry.create(body.name, directed=body.directed, signed=body.signed, node_ids=body.node_ids,
                                params=SparsifierParams(**body.params.model_dump()))
-    return rt.describe()
+    return rt.describe(components=True)  # empty: nothing to count
 
 
 @router.get("", response_model=GraphList, dependencies=[require("read")])
 async def list_graphs(registry: RegistryDep) -> dict:
-    """All graphs."""
+    """All graphs (component counts only where already known for the graph's current sequence number, else
+    null: ``GET /v1/graphs/{name}`` computes them)."""
+    if registry.pending:
+        raise RecoveringError(f"{len(registry.pending)} graph(s) are still being recovered after a restart; retry "
+                              "shortly")
     data = [rt.describe() for _, rt in sorted(registry.graphs.items())]
     return {"data": data, "count": len(data)}
 
 
 @router.get("/{name}", response_model=GraphInfo, dependencies=[require("read")])
 async def get_graph(graph: GraphDep) -> dict:
-    """Sizes, density, parameters, backend and the last sequence number / cursor of a graph."""
-    return await graph.read(graph.describe)
+    """Sizes, density, components of G and H, parameters, backend and the last sequence number / cursor of a
+    graph."""
+    return await graph.read(graph.describe, True)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[require("admin")])
@@ -118,7 +123,7 @@ async def get_quality(graph: GraphDep, settings: SettingsDep,
     def measure() -> dict:
         t0 = time.perf_counter()
         s = graph.sparsifier
-        comps = s.components() if n else (0, 0)
+        comps = graph.components(compute=True)  # cached per seq, shared with GET /v1/graphs/{name}
         k, note = None, None
         if kappa and n:
             try:

@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.exceptions import RedisError
 
 from sparsewire.api.deps import websocket_allowed
-from sparsewire.api.errors import WS_NOT_FOUND, WS_UNAUTHORIZED, error_body
-from sparsewire.api.parsing import parse_batch
+from sparsewire.api.errors import WS_NOT_FOUND, WS_STORE_UNAVAILABLE, WS_UNAUTHORIZED, error_body
+from sparsewire.api.parsing import parse_checked
 from sparsewire.api.schemas import Operation
 from sparsewire.errors import SparsewireError, StoreUnavailableError
 from sparsewire.runtime import GraphRuntime
@@ -54,12 +54,16 @@ async def frame_ack(graph: GraphRuntime, raw: str | bytes, metrics: Any) -> str:
     the previous one commits.
     """
     try:
-        ops, fields = parse_batch(raw, IngestFrame)
+        ops, fields = parse_checked(raw, IngestFrame, max_ops=graph.settings.max_ops_per_batch,
+                                    check=graph.invalid_ops)
     except ValidationError as exc:
         metrics.ingest_frames.labels("invalid").inc()
         return json.dumps({"id": _frame_id(raw), **error_body(
             "invalid_request", f"bad frame: {str(exc).splitlines()[0]}",
             json.loads(json.dumps(exc.errors(include_url=False, include_input=False), default=str)))})
+    except SparsewireError as exc:  # too many ops (too_large), or bad ops, each named by index (invalid_request)
+        metrics.ingest_frames.labels("invalid").inc()
+        return json.dumps({"id": _frame_id(raw), **error_body(exc.code, exc.message, exc.details)})
     frame_id: str = fields["id"]
     try:
         key = f"ingest:{frame_id}"
@@ -147,7 +151,10 @@ async def ingest(ws: WebSocket, name: str) -> None:
         return
     graph = registry.graphs.get(name)
     if graph is None:
-        await ws.close(WS_NOT_FOUND, f"graph {name!r} not found")
+        if name in registry.pending or name in registry.failed:  # never written before its recovery is done
+            await ws.close(WS_STORE_UNAVAILABLE, f"graph {name!r} is still being recovered; retry shortly")
+        else:
+            await ws.close(WS_NOT_FOUND, f"graph {name!r} not found")
         return
     await ws.send_text(json.dumps({"type": "hello", "graph": name, "window": WINDOW,
                                    "cursor": str(graph.durable_seq)}))

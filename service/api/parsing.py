@@ -9,11 +9,14 @@ errors are reported exactly as the schema words them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 
+from sparsewire.errors import InvalidRequestError, TooLargeError
 from sparsewire.runtime import OpColumns
 
 #: Bounds of :data:`~sparsewire.api.schemas.NodeId`.
@@ -92,14 +95,23 @@ def _columns_each(items: list[Any]) -> OpColumns | None:
     return OpColumns(kinds, us, vs, ws)
 
 
-def parse_batch(raw: bytes | str, model: type[BaseModel]) -> tuple[OpColumns, dict[str, Any]]:
+def parse_batch(raw: bytes | str, model: type[BaseModel], *,
+                max_ops: int = MAX_OPS) -> tuple[OpColumns, dict[str, Any]]:
     """Operations and the other top-level fields of a request body (``{"ops": [...], ...}``) validated against
-    ``model``; raises pydantic's ``ValidationError`` exactly as ``model.model_validate_json`` would."""
+    ``model``; raises pydantic's ``ValidationError`` exactly as ``model.model_validate_json`` would, or
+    :class:`TooLargeError` for more than ``max_ops`` operations (at most :data:`MAX_OPS`, the schema's bound)."""
     try:
         data = orjson.loads(raw)  # strict JSON (no NaN literals, 64-bit ints): anything else takes the model path
     except orjson.JSONDecodeError:
         data = None
+        try:  # NaN literals, huge ints: count the ops before the model validates each of them
+            lenient = from_json(raw)
+        except ValueError:
+            lenient = None
+        if type(lenient) is dict:
+            _check_count(lenient.get("ops"), min(max_ops, MAX_OPS))
     if type(data) is dict:
+        _check_count(data.get("ops"), min(max_ops, MAX_OPS))
         cols = columns_of(data.get("ops"))
         if cols is not None:
             rest = {k: v for k, v in data.items() if k != "ops"}
@@ -114,3 +126,69 @@ def parse_batch(raw: bytes | str, model: type[BaseModel]) -> tuple[OpColumns, di
 
 
 _PROBE = [{"op": "delete", "u": 0, "v": 1}]
+
+
+def _check_count(ops: object, limit: int) -> None:
+    if type(ops) is list and len(ops) > limit:
+        raise TooLargeError(f"batch has {len(ops)} operations; the limit is {limit}")
+
+
+def parse_checked(raw: bytes | str, model: type[BaseModel], *, max_ops: int = MAX_OPS,
+                  check: Callable[[OpColumns], list[dict[str, Any]]] | None = None) -> tuple[OpColumns, dict[str, Any]]:
+    """:func:`parse_batch`, with every refusal as one error: :class:`TooLargeError` (413) above ``max_ops``
+    operations, :class:`InvalidRequestError` (422) naming every bad operation by index when some operation fails
+    the schema — also those that pass it but that ``check`` (the graph's own checks: self-loops, weights, ids)
+    refuses, so one reply lists them all — and pydantic's ``ValidationError`` for the other schema failures (no
+    ``ops`` list, a bad frame id alone, invalid JSON)."""
+    try:
+        return parse_batch(raw, model, max_ops=max_ops)
+    except ValidationError as exc:
+        rejection = _per_op_rejection(raw, exc, min(max_ops, MAX_OPS), check)
+        if rejection is None:
+            raise
+        raise rejection from None
+
+
+def _weight(op: dict[str, Any]) -> float:
+    w = op.get("w")
+    return _NAN if op["op"] == "delete" else 1.0 if w is None else float(w)
+
+
+def _per_op_rejection(raw: bytes | str, exc: ValidationError, limit: int,
+                      check: Callable[[OpColumns], list[dict[str, Any]]] | None) -> Exception | None:
+    errors = exc.errors(include_url=False, include_input=False)
+    for e in errors:
+        if e["type"] == "too_long" and tuple(e["loc"]) == ("ops",):
+            actual = (e.get("ctx") or {}).get("actual_length")
+            return TooLargeError(f"batch has {actual if actual is not None else 'too many'} operations; the limit "
+                                 f"is {limit}")
+    per_op: dict[int, list[str]] = {}
+    other: list[dict[str, Any]] = []
+    for e in errors:
+        loc = tuple(e["loc"])
+        if len(loc) >= 2 and loc[0] == "ops" and type(loc[1]) is int:
+            field = ".".join(map(str, loc[2:]))
+            per_op.setdefault(loc[1], []).append(f"{field}: {e['msg']}" if field else e["msg"])
+        else:
+            other.append({"loc": list(loc), "error": e["msg"]})
+    if not per_op:
+        return None
+    details = {i: {"index": i, "loc": ["ops", i], "error": "; ".join(msgs)} for i, msgs in per_op.items()}
+    if check is not None:
+        try:
+            ops = from_json(raw)["ops"]  # the parser the schema used: every op not named above passed it
+            good = [i for i in range(len(ops)) if i not in per_op]
+            cols = OpColumns([ops[i]["op"] for i in good], [ops[i]["u"] for i in good], [ops[i]["v"] for i in good],
+                             [_weight(ops[i]) for i in good])
+            found = check(cols) if good else []
+        except (ValueError, TypeError, KeyError, IndexError):
+            found = []
+        for d in found:
+            i = good[d["index"]]
+            details[i] = {"index": i, "loc": ["ops", i], "error": d["error"]}
+    bad = [details[i] for i in sorted(details)]
+    shown = ", ".join(f"op {b['index']}: {b['error']}" for b in bad[:5])
+    more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+    head = "; ".join(f"{'.'.join(map(str, o['loc'])) or 'body'}: {o['error']}" for o in other)
+    return InvalidRequestError(f"{head + '; ' if head else ''}{len(bad)} invalid operation(s): {shown}{more}",
+                               details=other + bad)

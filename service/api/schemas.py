@@ -53,6 +53,10 @@ class GraphInfo(BaseModel):
     edges: int
     sparsifier_edges: int
     density: float
+    components_graph: int | None = Field(None, description="connected components of G (isolated vertices count); "
+                                         "null in listings when not yet computed for this seq")
+    components_sparsifier: int | None = Field(None, description="connected components of the sparsifier H (the "
+                                              "engine keeps it equal to components_graph)")
     seq: int
     cursor: str
     created: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
@@ -14,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from sparsewire.api.deps import GraphDep, require
 from sparsewire.api.ingest import IngestFrame, ndjson_acks
-from sparsewire.api.parsing import parse_batch
+from sparsewire.api.parsing import parse_checked
 from sparsewire.api.schemas import UpdateBatch, UpdateReply
 from sparsewire.errors import InvalidInputError, UnsupportedMediaTypeError
 
@@ -67,11 +68,14 @@ async def post_updates(graph: GraphDep, request: Request,
         raise UnsupportedMediaTypeError(f"Content-Type {ctype!r} is not accepted: send application/json (one batch) "
                                         "or application/x-ndjson (a stream of frames)")
     body = await request.body()
+    # over the ops limit: 413; a bad op: 422 naming every bad op (schema and graph checks) by index
+    parse = partial(parse_checked, body, UpdateBatch, max_ops=graph.settings.max_ops_per_batch,
+                    check=graph.invalid_ops)
     try:  # a large batch is parsed in a worker thread: a 40 MB body must not stall every other request
         if len(body) > INLINE_PARSE_BYTES:
-            ops, _ = await asyncio.to_thread(parse_batch, body, UpdateBatch)
+            ops, _ = await asyncio.to_thread(parse)
         else:
-            ops, _ = parse_batch(body, UpdateBatch)
+            ops, _ = parse()
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from exc
     if idempotency_key is not None and not idempotency_key.strip():

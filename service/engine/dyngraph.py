@@ -296,6 +296,32 @@ def _k_lists(start, deg, nbr, wt, n):  # noqa: ANN001
     return onbr, owt
 
 
+@njit(cache=True, nogil=True)
+def _k_components(start, deg, nbr, n):  # noqa: ANN001
+    """Number of connected components (isolated vertices count), by depth-first search over the blocks."""
+    seen = np.zeros(n, np.bool_)
+    stack = np.empty(n, np.int64)
+    count = 0
+    for root in range(n):
+        if seen[root]:
+            continue
+        count += 1
+        seen[root] = True
+        stack[0] = root
+        top = 1
+        while top:
+            top -= 1
+            x = stack[top]
+            s = start[x]
+            for p in range(deg[x]):
+                y = nbr[s + p]
+                if not seen[y]:
+                    seen[y] = True
+                    stack[top] = y
+                    top += 1
+    return count
+
+
 @dataclass(frozen=True)
 class AdjacencyView:
     """The arrays a walk kernel reads: block offsets, degrees, neighbour ids, weights."""
@@ -485,6 +511,10 @@ class DynamicGraph:
         """``(deg, nbr, wt)`` with every block in its current order: the exact state walks depend on."""
         nbr, wt = _k_lists(self.start, self.deg, self.nbr, self.wt, self.n)
         return self.deg[: self.n].copy(), nbr, wt
+
+    def components(self) -> int:
+        """Number of connected components (isolated vertices count): O(n + m), no copy of the graph."""
+        return int(_k_components(self.start, self.deg, self.nbr, self.n))
 
     def to_csr(self) -> sp.csr_array:
         """Symmetric weighted adjacency matrix (n x n)."""

@@ -150,6 +150,11 @@ class GraphStore:
             return []
         return [(keys.seq_of(eid), f) for eid, f in got[0][1]]
 
+    async def head_seq(self, name: str) -> int | None:
+        """Sequence number of the newest log entry (the ``seq`` written with it; None for an unknown graph)."""
+        raw = await self.redis.hget(keys.meta(name), "seq")
+        return None if raw is None else int(raw)
+
     async def first_seq(self, name: str) -> int | None:
         """Sequence number of the oldest retained log entry (None when the log is empty)."""
         rows = await self.redis.xrange(keys.log(name), count=1)

@@ -156,3 +156,23 @@ def test_take_changes() -> None:
     assert g.take_changes()[0].size == 0 and not g.take_changes()[1]
     g.ensure_vertices(10_000)  # vertex arrays reallocated: the layout changed
     assert g.take_changes()[1]
+
+
+def test_components_match_scipy_through_edits() -> None:
+    """The component count (isolated vertices count) equals scipy's on random graphs, after deletions too."""
+    import scipy.sparse as sp  # noqa: PLC0415
+    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
+
+    assert DynamicGraph(0).components() == 0
+    assert DynamicGraph(3).components() == 3
+    rng = np.random.default_rng(11)
+    for n, m in ((2, 1), (10, 4), (60, 40), (300, 250), (300, 900)):
+        pairs = rng.integers(0, n, (m, 2))
+        pairs = np.unique(np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1), axis=0)
+        g = DynamicGraph.from_edges(n, pairs[:, 0], pairs[:, 1], np.ones(len(pairs)))
+        for step in range(2):
+            if step:  # then without a third of the edges
+                g.remove_edges(pairs[: len(pairs) // 3, 0], pairs[: len(pairs) // 3, 1])
+                pairs = pairs[len(pairs) // 3:]
+            a = sp.csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+            assert g.components() == connected_components(a, directed=False)[0], (n, m, step)

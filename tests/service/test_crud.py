@@ -188,3 +188,30 @@ def test_string_ids_graph(api: Api, graph_name: str) -> None:
     bad = api.http.post(f"/v1/graphs/{graph_name}/updates", json={"ops": [{"op": "insert", "u": 1, "v": "bob"}]})
     assert bad.status_code == 422
     assert np.asarray([d["index"] for d in bad.json()["error"]["details"]]).tolist() == [0]
+
+
+def test_info_reports_components_of_g_and_h(api: Api, graph_name: str) -> None:
+    """``GET /v1/graphs/{name}`` counts the components of G and of H (isolated vertices count), per seq."""
+    created = api.create(graph_name)
+    assert (created["components_graph"], created["components_sparsifier"]) == (0, 0)
+    two_triangles = b"u,v,w\n0,1,1\n1,2,1\n0,2,1\n3,4,1\n4,5,1\n3,5,1\n"
+    info = api.import_(graph_name, two_triangles)
+    assert (info["components_graph"], info["components_sparsifier"]) == (2, 2)
+    info = api.info(graph_name)
+    assert (info["seq"], info["nodes"], info["components_graph"], info["components_sparsifier"]) == (1, 6, 2, 2)
+    api.update(graph_name, [{"op": "insert", "u": 2, "v": 3, "w": 1.0}])  # a bridge
+    info = api.info(graph_name)
+    assert (info["seq"], info["components_graph"], info["components_sparsifier"]) == (2, 1, 1)
+    # the listing shows what GET computed for this seq
+    assert [g for g in api.http.get("/v1/graphs").json()["data"] if g["name"] == graph_name] == [info]
+    # vertices 6 and 7 joined by an edge, then the bridge removed: two triangles and a pair
+    api.update(graph_name, [{"op": "insert", "u": 6, "v": 7, "w": 1.0}])
+    assert (api.info(graph_name)["components_graph"], api.info(graph_name)["components_sparsifier"]) == (2, 2)
+    api.update(graph_name, [{"op": "delete", "u": 2, "v": 3}, {"op": "delete", "u": 6, "v": 7}])
+    info = api.info(graph_name)
+    # 8 vertices: two triangles and two isolated vertices
+    assert (info["seq"], info["nodes"], info["components_graph"], info["components_sparsifier"]) == (4, 8, 4, 4)
+    q = api.http.get(f"/v1/graphs/{graph_name}/quality?kappa=false").json()
+    assert (q["components_graph"], q["components_sparsifier"]) == (4, 4)
+    schema = api.http.get("/openapi.json").json()["components"]["schemas"]["GraphInfo"]["properties"]
+    assert {"components_graph", "components_sparsifier"} <= set(schema)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import time
 
+import numpy as np
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from sparsewire import __version__
 
-from .conftest import Api, Server
+from .conftest import Api, Server, grid_csv
 
 
 def samples(api: Api) -> dict[tuple, float]:
@@ -67,3 +70,62 @@ async def test_metrics_move_with_a_batch(api: Api, server: Server, graph_name: s
     # a deleted graph's gauges go away
     assert api.http.delete(f"/v1/graphs/{graph_name}").status_code == 204
     assert ("sparsewire_graph_edges", (("graph", graph_name),)) not in samples(api)
+
+
+async def test_delta_lag_is_measured_against_the_log_head(server_factory, graph_name: str) -> None:  # noqa: ANN001
+    """The lag of a subscriber is the log head (the graph's durable seq) minus what it was sent, not the distance
+    to the newest entry of its current read (at most one read's COUNT of 100)."""
+    # small socket buffers: a subscriber that stops reading stalls the server's sends after a few dozen deltas
+    srv = server_factory(socket_send_buffer_bytes=4096, subscriber_send_timeout_seconds=300)
+    api = Api(srv.url)
+    api.create(graph_name, {"K": 1.0, "walkers": 8, "steps": 8, "seed": 1})
+    api.import_(graph_name, grid_csv(30, 30))  # seq 1
+    rng = np.random.default_rng(2)
+    frames = []
+    for i in range(300):  # heavy long-range edges nearly all join H: deltas of ~2 KB
+        ops = [{"op": "insert", "u": int(a), "v": int(b), "w": 50.0} for a, b in rng.integers(0, 900, (100, 2))
+               if a != b]
+        frames.append(json.dumps({"id": f"lag-{i}", "ops": ops}))
+
+    def write() -> None:
+        r = api.http.post(f"/v1/graphs/{graph_name}/updates", content="\n".join(frames) + "\n",
+                          headers={"content-type": "application/x-ndjson"})
+        assert r.text.count('"seq"') == 300, r.text[-300:]
+
+    def lag() -> float:
+        return value(samples(api), "sparsewire_subscriber_lag_batches", graph=graph_name)
+
+    async def stalled(cursor: int | None) -> websockets.ClientConnection:
+        sock = socket.create_connection(("127.0.0.1", srv.port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        url = f"{srv.ws_url}/v1/graphs/{graph_name}/deltas" + ("" if cursor is None else f"?cursor={cursor}")
+        ws = await websockets.connect(url, sock=sock, max_queue=1, max_size=2**24, compression=None)
+        assert json.loads(await ws.recv())["cursor"] == str(1 if cursor is None else cursor)
+        return ws
+
+    async def catch_up(ws: websockets.ClientConnection) -> None:
+        while json.loads(await asyncio.wait_for(ws.recv(), 60)).get("seq") != 301:
+            pass
+        deadline = time.monotonic() + 10
+        while lag() != 0:
+            assert time.monotonic() < deadline, lag()
+            await asyncio.sleep(0.1)
+
+    # 1. a live subscriber (at the head, seq 1) that stops reading while 300 batches are committed
+    live = await stalled(None)
+    await asyncio.to_thread(write)
+    await asyncio.sleep(0.5)
+    assert lag() >= 200
+    await catch_up(live)
+    m = samples(api)
+    beyond_one_read = value(m, "sparsewire_delta_lag_batches_count") - \
+        value(m, "sparsewire_delta_lag_batches_bucket", le="100.0")
+    assert beyond_one_read >= 1, "no delta was sent more than 100 batches behind the head"
+    # 2. a subscriber connecting from cursor 0, 300 batches behind
+    late = await stalled(0)
+    await asyncio.sleep(0.5)
+    assert lag() >= 200
+    await catch_up(late)
+    for ws in (live, late):
+        ws.transport.abort()
+    api.close()

@@ -55,3 +55,30 @@ def test_fast_path_columns() -> None:
         parse_batch(b'{"ops": [{"op": "insert", "u": true, "v": 2}]}', UpdateBatch)
     with pytest.raises(ValidationError):
         parse_batch(b'{"ops": [], "extra": 1}', UpdateBatch)
+
+
+def test_parse_checked_counts_before_validating_and_names_every_bad_op() -> None:
+    from sparsewire.api.parsing import parse_checked  # noqa: PLC0415
+    from sparsewire.errors import InvalidRequestError, TooLargeError  # noqa: PLC0415
+
+    four = [{"op": "insert", "u": 1, "v": 2}] * 4
+    for raw in (json.dumps({"ops": four}), json.dumps({"ops": four}).replace('"v": 2}', '"v": 2, "w": NaN}')):
+        with pytest.raises(TooLargeError, match=r"^batch has 4 operations; the limit is 3$"):
+            parse_checked(raw, UpdateBatch, max_ops=3)
+    raw = ('{"ops": [{"op": "upsert", "u": 1, "v": 2}, {"op": "insert", "u": 3, "v": 3}, '
+           '{"op": "delete", "u": 1, "v": 2}, {"op": "insert", "u": 3, "v": 4, "w": NaN}, {"op": "insert"}]}')
+    seen: list[OpColumns] = []
+
+    def check(cols: OpColumns) -> list[dict]:  # the graph's checks see the ops that passed the schema, in order
+        seen.append(cols)
+        return [{"index": 0, "error": "self-loop"}, {"index": 2, "error": "weight"}]
+
+    with pytest.raises(InvalidRequestError) as info:
+        parse_checked(raw, UpdateBatch, check=check)
+    assert seen[0].op == ["insert", "delete", "insert"] and seen[0].u == [3, 1, 3] and math.isnan(seen[0].w[2])
+    assert [(d["index"], d["error"]) for d in info.value.details] == [
+        (0, "op: Input should be 'insert' or 'delete'"), (1, "self-loop"), (3, "weight"),
+        (4, "u: Field required; v: Field required")]
+    assert str(info.value).startswith("4 invalid operation(s): op 0: op: Input should be")
+    with pytest.raises(ValidationError):  # nothing to name by index: the schema's own error
+        parse_checked('{"ops": 5}', UpdateBatch, check=check)

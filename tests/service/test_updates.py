@@ -122,6 +122,74 @@ def test_atomic_rejection_names_every_bad_op(api: Api, shared_small: str) -> Non
     assert state(api, shared_small) == before
 
 
+MIXED_BAD = [{"op": "insert", "u": 0, "v": 50, "w": 1.0},  # fine
+             {"op": "upsert", "u": 1, "v": 7, "w": 1.0},  # schema: unknown op
+             {"op": "insert", "u": 4, "v": 4, "w": 1.0},  # engine: self-loop
+             {"op": "insert", "u": 1, "v": 7, "w": -1.0},  # engine: weight
+             {"op": "delete", "u": 0, "v": 1},  # fine
+             {"op": "insert", "u": 2**40, "v": 7, "w": 1.0},  # engine: id out of range
+             {"op": "insert", "u": 1}]  # schema: no v
+
+
+def check_mixed_rejection(error: dict) -> None:
+    assert error["code"] == "invalid_request", error
+    by_index = {d["index"]: d["error"] for d in error["details"]}
+    assert sorted(by_index) == [1, 2, 3, 5, 6], error
+    assert "insert" in by_index[1] and "self-loop" in by_index[2] and "weight" in by_index[3]
+    assert "bad node id" in by_index[5] and "v: Field required" in by_index[6]
+    assert error["message"].startswith("5 invalid operation(s): op 1: op: "), error["message"]
+
+
+def test_rejection_names_schema_and_engine_errors_together(api: Api, shared_small: str) -> None:
+    """One op failing the schema does not hide the others' self-loop, weight or id errors: one 422 names all."""
+    before = state(api, shared_small)
+    r = api.http.post(f"/v1/graphs/{shared_small}/updates", json={"ops": MIXED_BAD})
+    assert r.status_code == 422, r.text
+    check_mixed_rejection(r.json()["error"])
+    # the same over the NDJSON ingest stream: an error acknowledgement with the same list
+    r = api.http.post(f"/v1/graphs/{shared_small}/updates", content=json.dumps({"id": "mixed-1", "ops": MIXED_BAD}),
+                      headers={"content-type": "application/x-ndjson"})
+    ack = json.loads(r.text)
+    assert ack["id"] == "mixed-1"
+    check_mixed_rejection(ack["error"])
+    assert state(api, shared_small) == before
+
+
+def test_string_graph_mixed_rejection_names_all_and_leaks_no_ids(api: Api, graph_name: str) -> None:
+    api.create(graph_name, node_ids="str")
+    api.import_(graph_name, b"p,q\nq,r\n")
+    ops = [{"op": "insert", "u": "new1", "v": "new2"}, {"op": "insert", "u": "x", "v": "x"},
+           {"op": "insert", "u": "p", "v": "q", "w": "heavy"}, {"op": "insert", "u": 5, "v": "q"},
+           {"op": "insert", "u": "new1", "v": "new3", "w": 0.0}]
+    r = api.http.post(f"/v1/graphs/{graph_name}/updates", json={"ops": ops})
+    assert r.status_code == 422, r.text
+    by_index = {d["index"]: d["error"] for d in r.json()["error"]["details"]}
+    assert sorted(by_index) == [1, 2, 3, 4], by_index
+    assert "self-loop" in by_index[1] and "w: " in by_index[2] and "bad node id" in by_index[3]
+    assert "weight" in by_index[4]
+    assert api.info(graph_name)["nodes"] == 3 and api.info(graph_name)["seq"] == 1
+
+
+def test_oversized_batches_are_413_everywhere(api: Api, shared_small: str) -> None:
+    """Over the ops limit (200,000 here) and over the schema's 1,000,000: 413 over HTTP, too_large on ingest."""
+    before = state(api, shared_small)
+    op = b'{"op":"delete","u":0,"v":1}'
+    for count in (200_001, 1_000_001):
+        body = b'{"ops":[' + b",".join([op] * count) + b"]}"
+        r = api.http.post(f"/v1/graphs/{shared_small}/updates", content=body,
+                          headers={"content-type": "application/json"})
+        assert r.status_code == 413, (count, r.status_code, r.text[:300])
+        assert r.json()["error"] == {"code": "too_large",
+                                     "message": f"batch has {count} operations; the limit is 200000"}
+        frame = b'{"id":"big-%d","ops":[' % count + b",".join([op] * count) + b"]}\n"
+        r = api.http.post(f"/v1/graphs/{shared_small}/updates", content=frame,
+                          headers={"content-type": "application/x-ndjson"})
+        ack = json.loads(r.text)
+        assert ack == {"id": f"big-{count}", "error": {
+            "code": "too_large", "message": f"batch has {count} operations; the limit is 200000"}}, ack
+    assert state(api, shared_small) == before
+
+
 def test_string_id_rejection_does_not_leak_ids(api: Api, graph_name: str) -> None:
     api.create(graph_name, node_ids="str")
     api.import_(graph_name, b"p,q\nq,r\n")
