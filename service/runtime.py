@@ -472,11 +472,9 @@ class GraphRuntime:
     def _count(self, batch: EdgeBatch, result: BatchResult) -> None:
         m = self.metrics
         for kind, name in ((INSERT, "insert"), (DELETE, "delete")):
-            sel = batch.kind == kind
-            if sel.any():
-                acts, counts = np.unique(result.action[sel], return_counts=True)
-                for a, c in zip(acts.tolist(), counts.tolist(), strict=True):
-                    m.updates.labels(name, ACTIONS[a]).inc(c)
+            counts = np.bincount(result.action[batch.kind == kind], minlength=len(ACTIONS))
+            for a in np.flatnonzero(counts).tolist():
+                m.updates.labels(name, ACTIONS[a]).inc(int(counts[a]))
         m.batches.labels("ok").inc()
         m.walker_steps.labels(self.sparsifier.backend.name).inc(result.stats["walker_steps"])
         self._publish_sizes()

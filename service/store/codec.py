@@ -1,4 +1,9 @@
-"""Binary encodings of snapshots and replay records: numpy arrays in an ``.npz`` container, zstd-compressed."""
+"""Binary encodings of snapshots and replay records: named numpy arrays in a small container, zstd-compressed.
+
+The container is ``SWA1`` + a JSON table of ``[name, dtype, shape]`` + the arrays' bytes in that order (an ``.npz``
+zip cost ~0.6 ms per batch record, a third of a small batch's server time).  Records written as ``.npz`` by
+earlier versions still decode.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +22,32 @@ from sparsewire.idmap import IdMap
 _LEVEL = 3
 
 
+_MAGIC = b"SWA1"
+
+
 def _pack(arrays: dict[str, np.ndarray]) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return zstandard.ZstdCompressor(level=_LEVEL).compress(buf.getvalue())
+    parts = [np.ascontiguousarray(a) for a in arrays.values()]
+    table = json.dumps([[k, a.dtype.str, list(a.shape)] for k, a in zip(arrays, parts, strict=True)]).encode()
+    raw = b"".join([_MAGIC, len(table).to_bytes(4, "little"), table, *(a.tobytes() for a in parts)])
+    return zstandard.ZstdCompressor(level=_LEVEL).compress(raw)
 
 
 def _unpack(blob: bytes) -> dict[str, np.ndarray]:
     raw = zstandard.ZstdDecompressor().decompress(blob)
-    with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    if not raw.startswith(_MAGIC):  # an .npz record of an earlier version
+        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    size = int.from_bytes(raw[4:8], "little")
+    pos = 8 + size
+    out = {}
+    for name, dtype, shape in json.loads(raw[8:pos]):
+        dt = np.dtype(dtype)
+        if dt.hasobject:
+            raise ValueError("object arrays are not part of the format")
+        count = int(np.prod(shape, dtype=np.int64))
+        out[name] = np.frombuffer(raw, dt, count, pos).reshape(shape).copy()
+        pos += count * dt.itemsize
+    return out
 
 
 def encode_snapshot(s: Sparsifier, ids: IdMap, negative_keys: np.ndarray | None = None) -> bytes:
