@@ -8,6 +8,7 @@ backlog; a subscriber that does not take a message within ``subscriber_send_time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -25,16 +26,6 @@ from sparsewire.api.errors import (
 from sparsewire.runtime import GraphRuntime
 
 router = APIRouter(tags=["deltas"])
-
-#: Close handshakes with stalled subscribers still running in the background (referenced until done).
-_CLOSING: set[asyncio.Task[None]] = set()
-
-
-def _closed(task: asyncio.Task[None]) -> None:
-    _CLOSING.discard(task)
-    if not task.cancelled():
-        task.exception()  # a peer that vanished meanwhile: nothing to report
-
 
 class _Position:
     """Where one subscriber stands: the cursor it was last sent and the log head, for the lag metrics.  The head is
@@ -161,17 +152,14 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
             pass
 
     tasks = [asyncio.create_task(pump(after, head)), asyncio.create_task(until_disconnect())]
+    too_slow = False
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             task.result()
     except TimeoutError:
         metrics.subscriber_disconnects.labels("too_slow").inc()
-        # the close frame queues behind the data the peer is not reading: close in the background (the
-        # websocket layer aborts the connection after its close timeout) and release this subscription now
-        closing = asyncio.create_task(ws.close(WS_TOO_SLOW, "subscriber too slow"))
-        _CLOSING.add(closing)
-        closing.add_done_callback(_closed)
+        too_slow = True
     except (WebSocketDisconnect, RuntimeError):
         pass
     except RedisError:
@@ -182,3 +170,10 @@ async def deltas(ws: WebSocket, name: str, cursor: str | None = None) -> None:
             task.cancel()
         metrics.subscribers.dec()
         metrics.untrack_subscriber(name, position)
+    if too_slow:
+        # The subscription is released (no more reads, gauges down); the close frame queues behind the data the
+        # peer has not read, so it reaches a peer that reads again, and the websocket layer aborts the
+        # connection after its close timeout otherwise.  It must be sent from this handler: once the handler
+        # returns, the server drops the connection without a close frame (the peer would see 1006).
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await ws.close(WS_TOO_SLOW, "subscriber too slow")

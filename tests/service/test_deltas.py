@@ -204,11 +204,11 @@ async def test_slow_subscriber_cut_off_memory_flat(server_factory, graph_name: s
     finally:
         for ws in opened:
             ws.transport.abort()
-        if len(rss) < 4:  # failed: release the client's pooled socket before pytest reports
+        if len(rss) < 3:  # failed: release the client's pooled socket before pytest reports
             api.close()
     m = api.metrics()
-    assert 'sparsewire_subscriber_disconnects_total{reason="too_slow"} 12.0' in m
-    # memory flat: later rounds do not grow the server (first round may warm up caches)
+    assert 'sparsewire_subscriber_disconnects_total{reason="too_slow"} 8.0' in m
+    # memory flat: the second round does not grow the server (the first may warm up caches)
     assert rss[-1] - rss[1] < 40 * 2**20, [r / 2**20 for r in rss]
     # a reader that keeps up from the same cursor still gets everything
     async with websockets.connect(ws_url(srv, graph_name, 1), max_size=2**24) as ws:
@@ -218,7 +218,7 @@ async def test_slow_subscriber_cut_off_memory_flat(server_factory, graph_name: s
 
 
 async def _slow_rounds(api: Api, proc: psutil.Process, stalled, opened: list, rss: list) -> None:  # noqa: ANN001
-    for _round in range(3):
+    for _round in range(2):
         clients = [await stalled() for _ in range(4)]
         opened += clients
         await asyncio.sleep(0.5)
@@ -227,17 +227,22 @@ async def _slow_rounds(api: Api, proc: psutil.Process, stalled, opened: list, rs
         while 'sparsewire_subscribers 0.0' not in api.metrics():
             assert time.monotonic() < deadline, "slow subscribers were not disconnected"
             await asyncio.sleep(0.25)
-        for ws in clients:
-            codes = set()
-            try:
-                while True:
-                    await asyncio.wait_for(ws.recv(), 30)  # the server aborts after its 10 s close timeout
-            except ConnectionClosed as exc:
-                codes.add(exc.rcvd.code if exc.rcvd else None)
-            await ws.close()
-            # the close frame can be lost behind the full socket buffer; if it arrives it names the reason
-            assert codes <= {4408, None, 1006}
+        # drain what the server had buffered, all four at once and through a normal receive window (4 KB
+        # windows make each drain take seconds), up to the close frame, which names the reason
+        codes = await asyncio.gather(*(_drain(ws) for ws in clients))
+        assert set(codes) <= {4408, None, 1006}  # None/1006: the server's close timeout ran out first
         rss.append(proc.memory_info().rss)
+
+
+async def _drain(ws) -> int | None:  # noqa: ANN001
+    ws.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), 30)  # the server aborts after its 10 s close timeout
+    except ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else None
+    finally:
+        await ws.close()
 
 
 async def test_fan_out_across_processes(api: Api, server: Server, server_factory, graph_name: str) -> None:  # noqa: ANN001

@@ -3,7 +3,7 @@
 The server buffers at most a bounded amount for it (kernel buffers of ``socket_send_buffer_bytes`` plus the
 websocket layer's write limit), so a subscriber that starts reading again soon after the cut receives a
 contiguous run of deltas and then the end of the connection; it resumes from its last cursor with nothing lost
-or repeated.  The close frame should name the reason (4408 "subscriber too slow"): see the xfail below.
+or repeated, and the close frame names the reason (4408 "subscriber too slow").
 """
 
 from __future__ import annotations
@@ -101,10 +101,6 @@ async def test_cut_off_subscriber_resumes_without_loss(slow) -> None:  # noqa: A
     assert mirror == api.h(name)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "service/api/deltas.py closes a too-slow subscriber in a background task and returns at once; uvicorn then "
-    "marks the socket closed and calls transport.close() (run_asgi), so the 4408 close frame is never sent "
-    "(the task's websocket.close is refused) and the client sees the connection end without a close frame"))
 async def test_cut_off_subscriber_that_reads_again_gets_4408(slow) -> None:  # noqa: ANN001
     srv, api, _h1, name = slow
     _msgs, closed = await _stall_then_read(srv, api, name)
