@@ -22,12 +22,25 @@ from urllib.parse import quote
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from sparsewire.api.schemas import UpdateBatch
-from sparsewire.clients._requests import InvalidRequest, OpLike, Unreachable, _operation
+from sparsewire.clients._requests import (
+    ClientError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    OpLike,
+    Unauthorized,
+    Unreachable,
+    _operation,
+)
 
 if TYPE_CHECKING:
     from sparsewire.clients.client import Client
 
 MAX_MESSAGE = 256 * 2**20
+
+#: Close codes after which a retry cannot succeed: the error each raises (status as over HTTP).
+_FINAL_CLOSES: dict[int, tuple[type[ClientError], int]] = {4401: (Unauthorized, 401), 4403: (Forbidden, 403),
+                                                           4404: (NotFound, 404)}
 
 
 def encode_frames(batches: Iterable[Sequence[OpLike]], run: str) -> list[tuple[str, str]]:
@@ -77,6 +90,10 @@ def ingest(client: Client, name: str, batches: Iterable[Sequence[OpLike]], *, wi
                     failures = 0
                     yield ack
         except (ConnectionClosed, OSError, InvalidHandshake, TimeoutError) as exc:
+            final = _FINAL_CLOSES.get(exc.rcvd.code) if isinstance(exc, ConnectionClosed) and exc.rcvd else None
+            if final is not None:
+                error, status = final
+                raise error(f"ingest to {name!r}: {exc.rcvd.reason}", status=status) from exc
             failures += 1
             if failures > max_retries:
                 raise Unreachable(f"ingest to {name!r} failed {failures} times in a row: {exc!r}") from exc

@@ -57,10 +57,15 @@ def require(role: str):  # noqa: ANN201
     return Depends(guard)
 
 
-def websocket_allowed(ws: WebSocket, role: str = "read") -> bool:
-    """Websockets send the token as ``Authorization: Bearer`` or as ``?token=``."""
+def websocket_role(ws: WebSocket) -> str | None:
+    """The role a websocket's token holds (None: missing or unknown).  Websockets send the token as
+    ``Authorization: Bearer`` or as ``?token=``."""
     header = ws.headers.get("authorization")
     if not header and ws.query_params.get("token"):
         header = f"Bearer {ws.query_params['token']}"
-    held = role_of(ws.app.state.settings, header)
+    return role_of(ws.app.state.settings, header)
+
+
+def websocket_allowed(ws: WebSocket, role: str = "read") -> bool:
+    held = websocket_role(ws)
     return held is not None and ROLES.index(held) >= ROLES.index(role)

@@ -24,12 +24,13 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.exceptions import RedisError
 
-from sparsewire.api.deps import websocket_allowed
-from sparsewire.api.errors import WS_NOT_FOUND, WS_STORE_UNAVAILABLE, WS_UNAUTHORIZED, error_body
+from sparsewire.api.deps import websocket_role
+from sparsewire.api.errors import WS_FORBIDDEN, WS_NOT_FOUND, WS_STORE_UNAVAILABLE, WS_UNAUTHORIZED, error_body
 from sparsewire.api.parsing import parse_checked
 from sparsewire.api.schemas import Operation
 from sparsewire.errors import SparsewireError, StoreUnavailableError
 from sparsewire.runtime import GraphRuntime
+from sparsewire.settings import ROLES
 
 router = APIRouter(tags=["ingest"])
 
@@ -146,8 +147,12 @@ async def ingest(ws: WebSocket, name: str) -> None:
     app = ws.app
     registry, metrics = app.state.registry, app.state.metrics
     await ws.accept()
-    if not websocket_allowed(ws, "write"):
+    role = websocket_role(ws)
+    if role is None:
         await ws.close(WS_UNAUTHORIZED, "missing or unknown bearer token (ingest needs the write role)")
+        return
+    if ROLES.index(role) < ROLES.index("write"):
+        await ws.close(WS_FORBIDDEN, "this channel needs the 'write' role")
         return
     graph = registry.graphs.get(name)
     if graph is None:

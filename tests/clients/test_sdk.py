@@ -106,8 +106,15 @@ def test_tokens_and_roles(server_factory, graph_name: str) -> None:  # noqa: ANN
         assert reader.get_graph(graph_name).name == graph_name
         with pytest.raises(Forbidden):
             reader.updates(graph_name, [("insert", 0, 1)])
+        t0 = time.monotonic()
+        with pytest.raises(Forbidden) as refused:  # websocket close 4403: raised at once, not retried
+            list(reader.ingest(graph_name, [[("insert", 0, 1)]]))
+        assert refused.value.status == 403 and time.monotonic() - t0 < 5
     with Client(srv.url, token="nope") as stranger, pytest.raises(Unauthorized):
         next(iter(stranger.subscribe(graph_name)))  # websocket close 4401
+    with Client(srv.url, token="nope") as stranger, pytest.raises(Unauthorized) as refused:
+        list(stranger.ingest(graph_name, [[("insert", 0, 1)]]))
+    assert refused.value.status == 401 and not isinstance(refused.value, Forbidden)
 
 
 def _stream(path, count_insert: int, count_delete: int, seed: int = 7) -> list[tuple]:  # noqa: ANN001

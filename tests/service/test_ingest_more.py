@@ -91,9 +91,10 @@ def test_ingest_and_ndjson_need_the_write_role(srv: Server, api: Api, graph_name
     refused = (4401, "missing or unknown bearer token (ingest needs the write role)")
     assert asyncio.run(_refused(url, frame)) == refused
     assert asyncio.run(_refused(url, frame, additional_headers={"authorization": "Bearer nope"})) == refused
-    # a valid read token is not enough (the close code is 4401 for a weaker role as for no token)
-    assert asyncio.run(_refused(url, frame, additional_headers=_auth("read"))) == refused
-    assert asyncio.run(_refused(url + "?token=r", frame)) == refused
+    # a valid read token is not enough: 4403, as HTTP answers 403
+    forbidden = (4403, "this channel needs the 'write' role")
+    assert asyncio.run(_refused(url, frame, additional_headers=_auth("read"))) == forbidden
+    assert asyncio.run(_refused(url + "?token=r", frame)) == forbidden
 
     r = _ndjson(srv, graph_name, [frame], {})
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
