@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from sparsewire.store.embedded import EmbeddedRedis, free_port
 
@@ -228,6 +229,11 @@ class Api:
         assert r.status_code == 200
         return r.text
 
+    def metric_samples(self) -> dict[tuple, float]:
+        """Every sample of ``/metrics`` by ``(name, sorted label items)``; read with :func:`metric_value`."""
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(self.metrics()) for s in family.samples}
+
     def close(self) -> None:
         self.http.close()
 
@@ -237,3 +243,8 @@ def api(server: Server) -> Iterator[Api]:
     client = Api(server.url)
     yield client
     client.close()
+
+
+def metric_value(samples: dict[tuple, float], name: str, **labels: str) -> float:
+    """One sample of :meth:`Api.metric_samples` (0 when absent, as for a counter not yet incremented)."""
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)

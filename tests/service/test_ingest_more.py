@@ -13,10 +13,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import websockets
-from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import Api, Server, apply_ops
+from .conftest import Api, Server, apply_ops, metric_value
 
 TOKENS = {"read": "r", "write": "w", "admin": "a"}
 N = 50  # ring vertices
@@ -153,25 +152,13 @@ def test_frame_id_reused_with_another_body_is_refused(srv: Server, api: Api, gra
 # ---------------------------------------------------------------------------------------------------- metrics
 
 
-def _samples(api: Api) -> dict[tuple, float]:
-    out = {}
-    for family in text_string_to_metric_families(api.metrics()):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def _value(m: dict, name: str, **labels: str) -> float:
-    return m.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
 def _diff(after: dict, before: dict, name: str, **labels: str) -> float:
-    return _value(after, name, **labels) - _value(before, name, **labels)
+    return metric_value(after, name, **labels) - metric_value(before, name, **labels)
 
 
 def test_ingest_frame_metrics_graph_sizes_and_delta_lag(srv: Server, api: Api, graph_name: str) -> None:
     _ring(api, graph_name)  # seq 1
-    before = _samples(api)
+    before = api.metric_samples()
     url = _ingest_url(srv, graph_name)
     frames = [{"id": f"m{k}", "ops": [{"op": "insert", "u": k, "v": N + k, "w": 1.0}]} for k in range(5)]
     reused = {"id": "m0", "ops": [{"op": "insert", "u": 7, "v": 9, "w": 1.0}]}
@@ -196,9 +183,9 @@ def test_ingest_frame_metrics_graph_sizes_and_delta_lag(srv: Server, api: Api, g
     assert _diff(m, before, "sparsewire_batches_total", result="ok") == 5
     info = api.info(graph_name)
     assert info["nodes"] == N + 5  # vertices N .. N+4 are new
-    assert _value(m, "sparsewire_graph_nodes", graph=graph_name) == info["nodes"]
-    assert _value(m, "sparsewire_graph_edges", graph=graph_name) == info["edges"] == N + 5
-    assert _value(m, "sparsewire_sparsifier_edges", graph=graph_name) == info["sparsifier_edges"]
+    assert metric_value(m, "sparsewire_graph_nodes", graph=graph_name) == info["nodes"]
+    assert metric_value(m, "sparsewire_graph_edges", graph=graph_name) == info["edges"] == N + 5
+    assert metric_value(m, "sparsewire_sparsifier_edges", graph=graph_name) == info["sparsifier_edges"]
 
     # a subscriber from cursor 1 while the head is 6: the five deltas go out 4, 3, 2, 1 and 0 batches behind
     async def follow() -> list[int]:
@@ -210,7 +197,7 @@ def test_ingest_frame_metrics_graph_sizes_and_delta_lag(srv: Server, api: Api, g
             return seqs
 
     assert asyncio.run(follow()) == [2, 3, 4, 5, 6]
-    lag = _samples(api)
+    lag = api.metric_samples()
     assert _diff(lag, m, "sparsewire_delta_lag_batches_count") == 5
     assert _diff(lag, m, "sparsewire_delta_lag_batches_sum") == 4 + 3 + 2 + 1 + 0
     assert [_diff(lag, m, "sparsewire_delta_lag_batches_bucket", le=le) for le in ("0.0", "1.0", "2.0", "5.0")] \
@@ -220,10 +207,10 @@ def test_ingest_frame_metrics_graph_sizes_and_delta_lag(srv: Server, api: Api, g
 def _wait_metric(api: Api, name: str, want: float, timeout: float = 10.0, **labels: str) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        m = _samples(api)
-        if _value(m, name, **labels) == want:
+        m = api.metric_samples()
+        if metric_value(m, name, **labels) == want:
             return m
-        assert time.monotonic() < deadline, f"{name} stayed at {_value(m, name, **labels)}, expected {want}"
+        assert time.monotonic() < deadline, f"{name} stayed at {metric_value(m, name, **labels)}, expected {want}"
         time.sleep(0.1)
 
 
@@ -232,8 +219,8 @@ def test_inflight_gauge_shows_the_full_window(srv: Server, api: Api, graph_name:
     window of frames read but unacknowledged (and stops reading); once the producer reads, all 40 are
     acknowledged and the gauge drops back to zero."""
     start = _ring(api, graph_name)["seq"]
-    before = _samples(api)
-    assert _value(before, "sparsewire_ingest_inflight_frames") == 0
+    before = api.metric_samples()
+    assert metric_value(before, "sparsewire_ingest_inflight_frames") == 0
     # one ring edge merged 2,000 times: ~90 KB acknowledgements that fill the small socket buffers at once
     frames = [{"id": f"w{k}", "ops": [{"op": "insert", "u": k % N, "v": (k + 1) % N, "w": 1.0}] * 2000}
               for k in range(40)]
@@ -254,7 +241,7 @@ def test_inflight_gauge_shows_the_full_window(srv: Server, api: Api, graph_name:
             try:
                 await asyncio.to_thread(_wait_metric, api, "sparsewire_ingest_inflight_frames", float(window), 30)
                 await asyncio.sleep(0.5)  # stays there: the server reads no further frame
-                assert _value(_samples(api), "sparsewire_ingest_inflight_frames") == window
+                assert metric_value(api.metric_samples(), "sparsewire_ingest_inflight_frames") == window
                 applied = api.info(graph_name)["seq"] - start
                 acks = [json.loads(await asyncio.wait_for(ws.recv(), 60)) for _ in frames]
                 await sender

@@ -16,7 +16,6 @@ import httpx
 import numpy as np
 import pytest
 import websockets
-from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 
 from sparsewire.store.embedded import EmbeddedRedis, free_port
@@ -33,11 +32,9 @@ def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 
 
 def _redis_errors(api: Api) -> float:
-    for family in text_string_to_metric_families(api.metrics()):
-        for s in family.samples:
-            if s.name == "sparsewire_redis_errors_total":
-                return s.value
-    raise AssertionError("no sparsewire_redis_errors_total")
+    samples = api.metric_samples()
+    assert ("sparsewire_redis_errors_total", ()) in samples, "no sparsewire_redis_errors_total"
+    return samples[("sparsewire_redis_errors_total", ())]
 
 
 def _wait_for(cond, timeout: float = 60.0) -> None:  # noqa: ANN001
