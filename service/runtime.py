@@ -29,6 +29,7 @@ from sparsewire.engine.batch import (
     ACTIONS,
     DELETE,
     INSERT,
+    MAX_VERTICES,
     STATUS,
     BatchResult,
     EdgeBatch,
@@ -426,19 +427,8 @@ class GraphRuntime:
         us, bad_u = self.ids.to_internal(ops.u, create=True)
         vs, bad_v = self.ids.to_internal(ops.v, create=True)
         ws = np.array(ops.w, np.float64)
-        bad_ids = sorted(set(bad_u + bad_v))
-        if bad_ids:
-            # name every bad op, not only the bad ids: check the rest with placeholder ids at the bad positions
-            errors = {i: [f"bad node id for a {self.ids.kind} graph"] for i in bad_ids}
-            pu, pv = us.copy(), vs.copy()
-            pu[bad_ids], pv[bad_ids] = 0, 1
-            try:
-                validate_batch(EdgeBatch(kinds, pu, pv, ws if self.signed is None else np.abs(ws)))
-            except InvalidBatchError as exc:
-                for d in exc.details:
-                    if d["index"] not in errors:
-                        errors[d["index"]] = [d["error"]]
-            bad = [{"index": i, "error": "; ".join(errors[i])} for i in sorted(errors)]
+        if bad_u or bad_v:
+            bad = self._bad_ops(kinds, us, vs, ws, bad_u + bad_v)
             shown = ", ".join(f"op {b['index']}: {b['error']}" for b in bad[:5])
             more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
             raise InvalidBatchError(f"{len(bad)} invalid operation(s): {shown}{more}", details=bad)
@@ -594,14 +584,19 @@ class GraphRuntime:
                 return out, bad
 
             (us, bad_u), (vs, bad_v) = internal(ops.u), internal(ops.v)
-        errors = {i: [f"bad node id for a {self.ids.kind} graph"] for i in sorted(set(bad_u + bad_v))}
+        return self._bad_ops(kinds, us, vs, np.array(ops.w, np.float64), bad_u + bad_v,
+                             max_vertices=max(self.settings.max_graph_nodes, self.sparsifier.graph.n))
+
+    def _bad_ops(self, kinds: np.ndarray, us: np.ndarray, vs: np.ndarray, ws: np.ndarray, bad_ids: list[int], *,
+                 max_vertices: int = MAX_VERTICES - 1) -> list[dict[str, Any]]:
+        """Every bad operation, ``[{"index", "error"}]``: the ops with a bad id (positions ``bad_ids``) and those the
+        batch checks refuse; the ops with a bad id are checked too, with placeholder ids."""
+        errors = {i: [f"bad node id for a {self.ids.kind} graph"] for i in sorted(set(bad_ids))}
         us, vs = us.copy(), vs.copy()
-        us[list(errors)], vs[list(errors)] = 0, 1  # placeholders: check the rest of those ops too
-        ws = np.array(ops.w, np.float64)
-        s = self.sparsifier
+        us[list(errors)], vs[list(errors)] = 0, 1
         try:
             validate_batch(EdgeBatch(kinds, us, vs, ws if self.signed is None else np.abs(ws)),
-                           max_vertices=max(self.settings.max_graph_nodes, s.graph.n))
+                           max_vertices=max_vertices)
         except InvalidBatchError as exc:
             for d in exc.details:
                 errors.setdefault(d["index"], [d["error"]])
