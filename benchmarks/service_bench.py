@@ -85,7 +85,8 @@ async def ingest_run(url: str, name: str, batches) -> tuple[float, list[float]]:
     sent_at: dict[str, float] = {}
     frames = [json.dumps({"id": f"bench-{i}", **as_json(b)}) for i, b in enumerate(batches)]  # encoded up front
     lat: list[float] = []
-    async with websockets.connect(f"{ws_url}/v1/graphs/{name}/ingest", max_size=None) as ws:
+    # no permessage-deflate, as the SDK's ingest
+    async with websockets.connect(f"{ws_url}/v1/graphs/{name}/ingest", max_size=None, compression=None) as ws:
         window = json.loads(await ws.recv())["window"]
         t0 = time.perf_counter()
         sent = 0
