@@ -1,6 +1,6 @@
 """Subcommands that talk to a running service through the SDK.
 
-    sparsewire load NAME FILE [--create] [--K 33] [--steps T] [--walkers W] [--seed S]
+    sparsewire load NAME FILE [--create] [--K 33] [--steps T] [--walkers W] [--seed S] [--directed] [--signed]
     sparsewire replay NAME STREAM_FILE [--batch 1000]
     sparsewire subscribe NAME [--cursor C] [--count N] [--json]
     sparsewire export NAME [--format mtx|csv|json] [--sparsifier] [-o FILE]
@@ -258,9 +258,9 @@ def cmd_load(args: argparse.Namespace) -> int:
                                 ("seed", args.seed)) if v is not None}
     with _client(args) as client:
         if args.create:
-            client.create_graph(args.name, **params)
-        elif params:
-            raise InputError("--K/--steps/--walkers/--seed set parameters of a new graph: add --create")
+            client.create_graph(args.name, directed=args.directed, signed=args.signed, **params)
+        elif params or args.directed or args.signed:
+            raise InputError("--K/--steps/--walkers/--seed/--directed/--signed describe a new graph: add --create")
         else:
             client.get_graph(args.name)  # fail before uploading: NotFound names the graph (use --create)
         bar = _progress("B", transfer=True)
@@ -268,8 +268,10 @@ def cmd_load(args: argparse.Namespace) -> int:
             task = bar.add_task(f"upload {path.name}", total=path.stat().st_size)
             info = client.import_file(args.name, path, format=args.format,
                                       progress=lambda sent, _total: bar.update(task, completed=sent))
-    _out(args, _dump(info), f"loaded {info.name}: {info.nodes:,} vertices, {info.edges:,} edges, sparsifier "
-                            f"{info.sparsifier_edges:,} edges (density {info.density:.4f}), cursor {info.cursor}"
+    kept = ("directed: no sparsifier" if info.sparsifier_edges is None else
+            f"sparsifier {info.sparsifier_edges:,} edges (density {info.density:.4f})")
+    _out(args, _dump(info), f"loaded {info.name}: {info.nodes:,} vertices, {info.edges:,} edges, {kept}, "
+                            f"cursor {info.cursor}"
          + "".join(f"\nwarning: {w}" for w in info.warnings or []))
     return EXIT_OK
 
@@ -362,6 +364,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _info_line(g: Any) -> str:
+    if g.sparsifier_edges is None:  # a directed graph: no sparsifier
+        return f"{g.name:<24} {g.nodes:>10,} {g.edges:>12,} {'-':>12} {'-':>8} {g.cursor:>8}  directed"
     return (f"{g.name:<24} {g.nodes:>10,} {g.edges:>12,} {g.sparsifier_edges:>12,} {g.density:>8.4f} "
             f"{g.cursor:>8}  K={g.params.get('K')}")
 
@@ -408,6 +412,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--steps", type=int, default=None, help="steps per walker T (with --create)")
     p.add_argument("--walkers", type=int, default=None, help="walkers per update W (with --create)")
     p.add_argument("--seed", type=int, default=None, help="random seed (with --create)")
+    p.add_argument("--directed", action="store_true", help="a directed graph: arcs stored for analysis, no "
+                   "sparsifier (with --create)")
+    p.add_argument("--signed", action="store_true", help="a signed graph: negative weights kept (with --create)")
     p.add_argument("--format", choices=("auto", "mtx", "csv"), default="auto", help="file format (auto)")
     p.set_defaults(func=_guard(cmd_load))
 

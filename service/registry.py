@@ -94,9 +94,6 @@ class Registry:
     async def create(self, name: str, *, directed: bool, signed: bool, node_ids: str,
                      params: SparsifierParams) -> GraphRuntime:
         check_name(name)
-        if directed:
-            raise InvalidInputError("stored graphs are undirected in this version; use the stateless /v1/analysis "
-                                    "endpoints for directed graphs")
         info = {"directed": directed, "signed": signed, "node_ids": node_ids, "params": params.to_dict(),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "incarnation": uuid.uuid4().hex}
         async with self._create_lock:

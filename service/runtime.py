@@ -5,7 +5,8 @@ queued commit (batches waiting share one atomic, fsynced Redis transaction) → 
 read the committed log from Redis.  The next batch is applied while the previous one commits.  If a commit
 fails, the in-memory graph is ahead of what is durable: the batches applied on top of it fail too, and the state
 is reloaded from Redis before the next request.  Signed graphs also keep their edge signs and a live balance
-verdict (:mod:`sparsewire.signed_state`).
+verdict (:mod:`sparsewire.signed_state`).  Directed graphs keep only their arcs (:mod:`sparsewire.arcs`): the same
+writer, log and recovery, with no sparsifier.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 import orjson
 from redis.exceptions import RedisError
 
+from sparsewire.arcs import ArcGraph, ArcStore
 from sparsewire.engine.batch import (
     ACTIONS,
     DELETE,
@@ -123,7 +125,7 @@ def expand_reply(stored: str) -> str:
 class GraphRuntime:
     """One stored graph: its sparsifier, id map and sequence number, guarded by one writer lock."""
 
-    def __init__(self, name: str, info: dict[str, Any], sparsifier: Sparsifier, ids: IdMap, seq: int, *,
+    def __init__(self, name: str, info: dict[str, Any], sparsifier: Sparsifier | ArcStore, ids: IdMap, seq: int, *,
                  store: GraphStore, settings: Settings, metrics: Metrics, executor: ThreadPoolExecutor) -> None:
         self.name = name
         self.info = info
@@ -147,19 +149,34 @@ class GraphRuntime:
         self._recent_keys: OrderedDict[str, bytes] = OrderedDict()
         self._keys_durable = 0
         self._recent_bytes = 0
-        #: signs and live balance of a signed graph (the sparsifier holds |w|); None for unsigned graphs
+        #: signs and live balance of an undirected signed graph (the sparsifier holds |w|); None for unsigned
+        #: graphs and directed ones (whose arcs keep their signed weights)
         self.signed: SignedState | None = None
         #: (seq, components of G, components of H) of the durable state ``seq``, once computed
         self._components: tuple[int, int, int] | None = None
-        if info.get("signed"):
+        if self.tracks_signs:
             self.signed = SignedState(EdgeSigns(), sparsifier.graph)
         self._publish_sizes()
+
+    @property
+    def directed(self) -> bool:
+        """A directed graph: arcs only, no sparsifier."""
+        return bool(self.info.get("directed"))
+
+    @property
+    def tracks_signs(self) -> bool:
+        """An undirected signed graph: signs and balance kept beside the sparsifier of |w|."""
+        return bool(self.info.get("signed")) and not self.directed
 
     # ------------------------------------------------------------------ construction and recovery
     @classmethod
     def empty(cls, name: str, info: dict[str, Any], **deps: Any) -> GraphRuntime:
         params = SparsifierParams(**info["params"])
-        s = Sparsifier(DynamicGraph(0), DynamicGraph(0), params, backend=deps["settings"].backend)
+        s: Sparsifier | ArcStore
+        if info.get("directed"):
+            s = ArcStore(ArcGraph(), params, signed=bool(info.get("signed")))
+        else:
+            s = Sparsifier(DynamicGraph(0), DynamicGraph(0), params, backend=deps["settings"].backend)
         return cls(name, info, s, IdMap(info["node_ids"]), 0, **deps)
 
     @classmethod
@@ -196,7 +213,7 @@ class GraphRuntime:
                     if b"signs" in fields:
                         signs.replay(*codec.decode_signs(fields[b"signs"]))
             after = entries[-1][0]
-        if self.info.get("signed"):
+        if self.tracks_signs:
             self.signed = await loop.run_in_executor(self.executor, SignedState, signs, self.sparsifier.graph)
         self.seq = self.durable_seq = meta["seq"]
         self.stale = False
@@ -473,7 +490,8 @@ class GraphRuntime:
         s = self.sparsifier
         self.metrics.nodes.labels(self.name).set(s.graph.n)
         self.metrics.edges.labels(self.name).set(s.graph.m)
-        self.metrics.sparsifier_edges.labels(self.name).set(s.sparsifier.m)
+        if s.sparsifier is not None:
+            self.metrics.sparsifier_edges.labels(self.name).set(s.sparsifier.m)
 
     async def _snapshot(self) -> None:
         await self._settle()
@@ -500,27 +518,32 @@ class GraphRuntime:
                 await self.reload()
             if self.sparsifier.graph.m or self.sparsifier.graph.n:
                 raise ConflictError(f"graph {self.name!r} is not empty; import needs an empty graph")
-            signed = self.signed is not None
+            signed, directed = bool(self.info.get("signed")), self.directed
             gd = await loop.run_in_executor(self.executor, lambda: read_graph(
                 data, fmt=fmt, max_nodes=self.settings.max_graph_nodes, max_bytes=self.settings.max_import_bytes,
-                signed=signed))
+                signed=signed, directed=directed))
             if gd.n == 0:
                 # e.g. a binary body read as an edge list holding only a "header" line
                 raise ParseError("line 1: no vertices or edges found; expected a Matrix Market file or an edge "
                                  "list with 'source target [weight]' lines")
             if len(gd.u) > self.settings.max_graph_edges:
                 raise TooLargeError(f"file has {len(gd.u)} edges; the limit is {self.settings.max_graph_edges}")
-            ids, n, u, v = _import_ids(self.ids.kind, gd)
+            ids, n, u, v = _import_ids(self.ids.kind, gd, directed=directed)
             if n > self.settings.max_graph_nodes:
                 raise TooLargeError(f"the file's node ids need {n} vertices; the limit is "
                                     f"{self.settings.max_graph_nodes}")
             params = self.sparsifier.params
-            s = await loop.run_in_executor(
-                self.executor, lambda: Sparsifier.from_edges(n, u, v, np.abs(gd.w), params=params,
-                                                             backend=self.sparsifier.backend))
+            s: Sparsifier | ArcStore
+            if directed:
+                arcs = await loop.run_in_executor(self.executor, ArcGraph.from_arcs, n, u, v, gd.w)
+                s = ArcStore(arcs, params, signed=signed)
+            else:
+                s = await loop.run_in_executor(
+                    self.executor, lambda: Sparsifier.from_edges(n, u, v, np.abs(gd.w), params=params,
+                                                                 backend=self.sparsifier.backend))
             state = negative = None
             fields: dict[str, Any] = {"type": "reset", "seq": self.seq + 1, "reason": "import"}
-            if signed:
+            if self.tracks_signs:
                 state = await loop.run_in_executor(self.executor, SignedState, EdgeSigns.from_edges(u, v, gd.w),
                                                    s.graph)
                 negative = state.signs.keys()
@@ -556,8 +579,10 @@ class GraphRuntime:
         return {"name": self.name, "directed": self.info["directed"], "signed": self.info["signed"],
                 "node_ids": self.info["node_ids"], "id_base": self.ids.base if self.ids.kind == "int" else None,
                 "params": s.params.to_dict(), "backend": s.backend.name,
-                "nodes": s.graph.n, "edges": s.graph.m, "sparsifier_edges": s.sparsifier.m,
-                "density": round(s.density(), 6), "components_graph": comps[0], "components_sparsifier": comps[1],
+                "nodes": s.graph.n, "edges": s.graph.m,
+                "sparsifier_edges": None if s.sparsifier is None else s.sparsifier.m,
+                "density": None if s.sparsifier is None else round(s.density(), 6),
+                "components_graph": comps[0], "components_sparsifier": comps[1],
                 "seq": self.durable_seq, "cursor": str(self.durable_seq),
                 "created": self.info.get("created"),
                 "balanced": None if self.signed is None else self.signed.balanced}
@@ -595,7 +620,7 @@ class GraphRuntime:
         us, vs = us.copy(), vs.copy()
         us[list(errors)], vs[list(errors)] = 0, 1
         try:
-            validate_batch(EdgeBatch(kinds, us, vs, ws if self.signed is None else np.abs(ws)),
+            validate_batch(EdgeBatch(kinds, us, vs, np.abs(ws) if self.info.get("signed") else ws),
                            max_vertices=max_vertices)
         except InvalidBatchError as exc:
             for d in exc.details:
@@ -643,7 +668,7 @@ def _ids_with(ids: IdMap, fields: dict[bytes, bytes]) -> IdMap:
     return ids
 
 
-def _import_ids(kind: str, gd: Any) -> tuple[IdMap, int, np.ndarray, np.ndarray]:
+def _import_ids(kind: str, gd: Any, *, directed: bool = False) -> tuple[IdMap, int, np.ndarray, np.ndarray]:
     if kind == "str":
         names = [str(x) for x in gd.node_ids] if gd.node_ids is not None else [str(i + gd.base) for i in range(gd.n)]
         return IdMap("str", names=names), gd.n, gd.u, gd.v
@@ -655,5 +680,7 @@ def _import_ids(kind: str, gd: Any) -> tuple[IdMap, int, np.ndarray, np.ndarray]
     if ext.size and ext.min() < 0:
         raise InvalidInputError("negative node ids in the file")
     u, v = ext[gd.u], ext[gd.v]
+    if directed:  # arcs keep their direction
+        return IdMap("int", base=0), int(ext.max()) + 1, u, v
     lo, hi = np.minimum(u, v), np.maximum(u, v)
     return IdMap("int", base=0), int(ext.max()) + 1, lo, hi

@@ -42,7 +42,7 @@ from sparsewire.analysis.perturbation import MAX_NODES as PERTURBATION_MAX_NODES
 from sparsewire.analysis.perturbation import suggest_perturbations
 from sparsewire.api.deps import GraphDep, require
 from sparsewire.api.schemas import ErrorBody
-from sparsewire.errors import InvalidInputError, TooLargeError
+from sparsewire.errors import ConflictError, InvalidInputError, TooLargeError
 from sparsewire.runtime import GraphRuntime
 
 router = APIRouter(tags=["analysis"])
@@ -519,18 +519,20 @@ def _snapshot(rt: GraphRuntime, target: Target, check: str) -> tuple:
     u, v, w = g.edges()
     w = rt.signed_weights(u, v, w)
     ids = rt.ids.to_external(np.arange(n, dtype=np.int64))
-    return n, u, v, w, ids, rt.seq, rt.stale
+    return n, u, v, w, ids, rt.seq, rt.stale, rt.directed
 
 
 def _stored_job(rt_name: str, target: Target, snap: tuple, run: Callable[[SignedGraph], Any]) -> bytes:
-    n, u, v, w, ids, seq, _stale = snap
-    graph = SignedGraph.from_arrays(n, u, v, w, directed=False, ids=ids)
+    n, u, v, w, ids, seq, _stale, directed = snap
+    graph = SignedGraph.from_arrays(n, u, v, w, directed=directed, ids=ids)
     result = run(graph).to_dict()
     return dumps({"graph": rt_name, "target": target, "seq": seq, "cursor": str(seq), **result})
 
 
 async def _stored(request: Request, rt: GraphRuntime, target: Target, check: str, options: tuple,
                   run: Callable[[SignedGraph], Any]) -> Response:
+    if target == "sparsifier" and rt.directed:
+        raise ConflictError(f"graph {rt.name!r} is directed: no sparsifier is maintained; use target=graph")
     cache = _cache_of(rt)
     key = (target, check, options)
     seq = rt.durable_seq  # an in-memory seq may still be committing (or fail and be reassigned)
@@ -567,7 +569,9 @@ def _stored_reply(payload: bytes, seq: int, cache: str) -> Response:
 _STORED_OK = {200: {"description": "the result plus `graph`, `target`, `seq`, `cursor`; header "
                                    "`X-Sparsewire-Cache: hit|miss`",
                     "content": {"application/json": {"schema": {"type": "object"}}}},
-              404: {"model": ErrorBody, "description": "unknown graph"}}
+              404: {"model": ErrorBody, "description": "unknown graph"},
+              409: {"model": ErrorBody, "description": "target=sparsifier on a directed graph (no sparsifier); "
+                    "for cliques also: not chordal"}}
 
 
 @router.get("/v1/graphs/{name}/analysis/balance", dependencies=[require("read")],

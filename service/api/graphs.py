@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sparsewire.api.deps import GraphDep, RegistryDep, SettingsDep, require
 from sparsewire.api.schemas import EdgeSnapshot, GraphCreate, GraphInfo, GraphList, Quality
 from sparsewire.engine.sparsifier import SparsifierParams
-from sparsewire.errors import InvalidInputError, RecoveringError, TooLargeError
+from sparsewire.errors import ConflictError, InvalidInputError, RecoveringError, TooLargeError
 
 router = APIRouter(prefix="/v1/graphs", tags=["graphs"])
 
@@ -56,7 +56,8 @@ async def delete_graph(name: str, registry: RegistryDep) -> Response:
 async def import_graph(graph: GraphDep, request: Request, settings: SettingsDep,
                        format: Literal["auto", "mtx", "csv"] = "auto") -> dict:  # noqa: A002
     """Load a Matrix Market (.mtx, optionally gzipped) or edge-list CSV body into an empty graph and build
-    the initial sparsifier."""
+    the initial sparsifier.  A directed graph reads arcs: ``source target`` lines, Matrix Market ``A[i, j]`` as
+    the arc j -> i (symmetric files give both arcs)."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -69,18 +70,28 @@ async def import_graph(graph: GraphDep, request: Request, settings: SettingsDep,
     return await graph.import_graph(b"".join(chunks), format)
 
 
-def _edges_text(u: list, v: list, w: list, n: int, fmt: str, base: int = 1) -> str:
+def _edges_text(u: list, v: list, w: list, n: int, fmt: str, base: int = 1, directed: bool = False) -> str:
     if fmt == "csv":
         return "u,v,w\n" + "".join(f"{a},{b},{c!r}\n" for a, b, c in zip(u, v, w, strict=True))
     # Matrix Market indices are 1-based: external id - base + 1 (the ids themselves for graphs imported from
-    # .mtx files, id + 1 for graphs with 0-based ids)
+    # .mtx files, id + 1 for graphs with 0-based ids).  Undirected: the lower triangle of a symmetric matrix;
+    # directed: entry A[v, u] for the arc u -> v (row v listens to column u, as the importer reads it).
     shift = 1 - base
-    lines = ["%%MatrixMarket matrix coordinate real symmetric", f"{n} {n} {len(u)}"]
+    lines = [f"%%MatrixMarket matrix coordinate real {'general' if directed else 'symmetric'}", f"{n} {n} {len(u)}"]
     lines += [f"{b + shift} {a + shift} {c!r}" for a, b, c in zip(u, v, w, strict=True)]
     return "\n".join(lines) + "\n"
 
 
+def _need_sparsifier(graph, what: str) -> None:  # noqa: ANN001
+    if graph.directed:
+        raise ConflictError(f"graph {graph.name!r} is directed: no sparsifier is maintained, so it has no {what}; "
+                            "GET .../edges returns its arcs")
+
+
 async def _snapshot(graph, which: str, fmt: str) -> Response | dict:  # noqa: ANN001
+    if which == "sparsifier":
+        _need_sparsifier(graph, "sparsifier")
+
     def collect() -> tuple:
         g = graph.sparsifier.sparsifier if which == "sparsifier" else graph.sparsifier.graph
         u, v, w = g.edges()
@@ -94,7 +105,7 @@ async def _snapshot(graph, which: str, fmt: str) -> Response | dict:  # noqa: AN
                 "edges": [list(t) for t in zip(u, v, w, strict=True)]}
     if fmt == "mtx" and graph.ids.kind == "str":
         raise InvalidInputError("Matrix Market needs integer node ids; use format=csv or json")
-    text = await asyncio.to_thread(_edges_text, u, v, w, n, fmt, graph.ids.base)
+    text = await asyncio.to_thread(_edges_text, u, v, w, n, fmt, graph.ids.base, graph.directed)
     media = "text/csv" if fmt == "csv" else "text/plain"
     return Response(text, media_type=media, headers=headers)
 
@@ -107,7 +118,8 @@ async def get_sparsifier(graph: GraphDep, format: Literal["json", "mtx", "csv"] 
 
 @router.get("/{name}/edges", response_model=EdgeSnapshot, dependencies=[require("read")])
 async def get_edges(graph: GraphDep, format: Literal["json", "mtx", "csv"] = "json"):  # noqa: A002, ANN201
-    """The graph G as an edge list, with the cursor it reflects."""
+    """The graph G as an edge list (a directed graph's arcs as ``[source, target, w]``), with the cursor it
+    reflects."""
     return await _snapshot(graph, "graph", format)
 
 
@@ -115,6 +127,7 @@ async def get_edges(graph: GraphDep, format: Literal["json", "mtx", "csv"] = "js
 async def get_quality(graph: GraphDep, settings: SettingsDep,
                       kappa: bool = Query(True, description="compute κ (can take minutes on large graphs)")) -> dict:
     """κ(L_G, L_H) by the spec recipe (1e-6 shift, λ_max of the pencil), density and component counts."""
+    _need_sparsifier(graph, "quality figures")
     n = graph.sparsifier.n
     if kappa and n > settings.max_quality_nodes:
         raise TooLargeError(f"graph has {n} vertices; kappa is computed up to {settings.max_quality_nodes} "

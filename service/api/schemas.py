@@ -31,8 +31,9 @@ class Params(BaseModel):
 class GraphCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(..., min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-    directed: bool = Field(False, description="directed graphs are not stored in this version (422); analyse them "
-                           "with the stateless /v1/analysis endpoints")
+    directed: bool = Field(False, description="directed graph: arcs u -> v are stored for analysis (the analysis "
+                           "routes with target=graph) and no sparsifier is maintained (the sparsifier and quality "
+                           "routes answer 409; deltas carry only seq and cursor)")
     signed: bool = Field(False, description="signed graph: insertion weights may be negative (never 0); the "
                          "sparsifier is maintained on |w|, structural balance is tracked live and changes are "
                          "published as `balance` frames on the delta stream")
@@ -51,8 +52,8 @@ class GraphInfo(BaseModel):
     backend: str
     nodes: int
     edges: int
-    sparsifier_edges: int
-    density: float
+    sparsifier_edges: int | None = Field(description="edges of the sparsifier H; null for a directed graph")
+    density: float | None = Field(description="|E_H| / |V|; null for a directed graph")
     components_graph: int | None = Field(None, description="connected components of G (isolated vertices count); "
                                          "null in listings when not yet computed for this seq")
     components_sparsifier: int | None = Field(None, description="connected components of the sparsifier H (the "
@@ -60,7 +61,8 @@ class GraphInfo(BaseModel):
     seq: int
     cursor: str
     created: str | None = None
-    balanced: bool | None = Field(None, description="signed graphs: the live structural-balance verdict of G")
+    balanced: bool | None = Field(None, description="undirected signed graphs: the live structural-balance verdict "
+                                  "of G (directed ones: GET .../analysis/balance)")
     warnings: list[str] | None = None
 
 

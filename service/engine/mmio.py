@@ -53,14 +53,15 @@ _HEADER_NAMES = {
 
 @dataclass(frozen=True, eq=False)
 class GraphData:
-    """An undirected weighted graph as read from a file.
+    """An undirected weighted graph as read from a file (or, read with ``directed=True``, a directed one).
 
     Attributes
     ----------
     n : int
         Number of vertices (internal ids ``0..n-1``).
     u, v : numpy.ndarray of int64
-        Edge endpoints, ``u < v``, sorted by ``(u, v)``, no duplicates.
+        Edge endpoints, ``u < v``, sorted by ``(u, v)``, no duplicates; for a directed graph arcs ``u -> v``
+        (either order), sorted by ``(u, v)``, no duplicate ordered pairs.
     w : numpy.ndarray of float64
         Edge weights, all finite and ``> 0``.
     node_ids : None, numpy.ndarray of int64, or list of str
@@ -137,8 +138,8 @@ def _read_bytes(source: Any, max_bytes: int | None = None) -> tuple[bytes, str |
 
 
 def read_graph(source: Any, *, fmt: str = "auto", header: bool | None = None, max_nodes: int | None = None,
-               max_bytes: int | None = None, signed: bool = False) -> GraphData:
-    """Read an undirected weighted graph.
+               max_bytes: int | None = None, signed: bool = False, directed: bool = False) -> GraphData:
+    """Read an undirected weighted graph (or a directed one).
 
     Parameters
     ----------
@@ -153,6 +154,12 @@ def read_graph(source: Any, *, fmt: str = "auto", header: bool | None = None, ma
         Keep the signs of weights (a signed graph): Matrix Market values are not read as ``|value|`` and
         edge-list weights may be negative.  Merged entries sum with their signs; a sum of 0 is dropped with a
         warning.
+    directed : bool
+        Keep arcs instead of undirected edges: an edge-list line ``source target`` is the arc source -> target,
+        and a Matrix Market entry ``A[i, j]`` is the arc j -> i (row i listens to column j, the convention of a
+        directed Laplacian ``L = D - A``; the same as :func:`sparsewire.analysis.loaders.load_graph`).  A
+        ``symmetric`` file gives both arcs, a ``skew-symmetric`` one the mirrored arc with the opposite sign.
+        Repeated ordered pairs are summed.
 
     Returns
     -------
@@ -172,13 +179,13 @@ def read_graph(source: Any, *, fmt: str = "auto", header: bool | None = None, ma
     if fmt == "auto":
         fmt = "mtx" if data.lstrip()[:14].lower() == b"%%matrixmarket" else "csv"
     if fmt == "mtx":
-        return _read_mtx(data, max_nodes, signed)
-    return _read_csv(data, header, signed)
+        return _read_mtx(data, max_nodes, signed, directed)
+    return _read_csv(data, header, signed, directed)
 
 
 # ------------------------------------------------------------------------------------------ MatrixMarket
-def _mm_header(data: bytes) -> tuple[int, int, int, bool, int, int]:
-    """Parse banner + comments + size line: ``(n, nnz, fields, pattern, body_offset, body_first_line)``."""
+def _mm_header(data: bytes) -> tuple[int, int, int, str, int, int]:
+    """Parse banner + comments + size line: ``(n, nnz, fields, symmetry, body_offset, body_first_line)``."""
     pos = 0
     line_no = 0
     banner = None
@@ -224,7 +231,7 @@ def _mm_header(data: bytes) -> tuple[int, int, int, bool, int, int]:
         if rows < 0 or nnz < 0:
             raise ParseError(f"line {line_no}: negative size")
         pattern = banner[3].lower() == "pattern"
-        return rows, nnz, (2 if pattern else 3), pattern, pos, line_no + 1
+        return rows, nnz, (2 if pattern else 3), banner[4].lower(), pos, line_no + 1
 
 
 def _mm_fast(body: bytes, n: int, nnz: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -289,8 +296,8 @@ def _mm_slow(text_lines: list[str], first_line: int, n: int, nnz: int, k: int): 
     return np.array(ii, np.int64), np.array(jj, np.int64), np.array(xx, np.float64)
 
 
-def _read_mtx(data: bytes, max_nodes: int | None = None, signed: bool = False) -> GraphData:
-    n, nnz, k, _pattern, off, first = _mm_header(data)
+def _read_mtx(data: bytes, max_nodes: int | None = None, signed: bool = False, directed: bool = False) -> GraphData:
+    n, nnz, k, symmetry, off, first = _mm_header(data)
     if max_nodes is not None and n > max_nodes:
         raise TooLargeError(f"the Matrix Market header declares {n} vertices; the limit is {max_nodes}")
     body = data[off:]
@@ -301,6 +308,14 @@ def _read_mtx(data: bytes, max_nodes: int | None = None, signed: bool = False) -
     warnings: list[str] = []
     keep = i != j
     i, j, x = i[keep], j[keep], x[keep]
+    if directed:
+        if symmetry != "general":  # the file stores one triangle: add the mirrored entries
+            mirrored = -x if symmetry == "skew-symmetric" else x
+            i, j, x = np.concatenate([i, j]), np.concatenate([j, i]), np.concatenate([x, mirrored])
+        if not signed:
+            x = np.abs(x)
+        u, v, w, warn = _arcs(j, i, x, lambda a: int(a) + 1)  # A[i, j] is the arc j -> i
+        return GraphData(n=int(n), u=u, v=v, w=w, node_ids=None, base=1, warnings=warn)
     # 1) repeated ordered entries are summed (MM convention)
     nn = np.int64(max(n, 1))
     okey = i * nn + j
@@ -355,7 +370,30 @@ def _split(line: str, delim: str | None) -> list[str]:
     return [f.strip() for f in line.split(delim)]
 
 
-def _read_csv(data: bytes, header: bool | None, signed: bool = False) -> GraphData:
+def _arcs(a: np.ndarray, b: np.ndarray, w: np.ndarray, show: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                           list[str]]:
+    """Distinct arcs ``a -> b`` sorted by ``(a, b)``: repeated ordered pairs summed, zero sums dropped; with
+    warnings naming the first case (``show`` maps an internal id to its external form)."""
+    warnings: list[str] = []
+    nn = np.int64(max(int(a.max(initial=0)), int(b.max(initial=0))) + 1)
+    key = a.astype(np.int64) * nn + b
+    uk, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    if uk.shape[0] != key.shape[0]:
+        rep = np.ones(key.shape[0], bool)
+        rep[first] = False
+        f = int(key[np.argmax(rep)])
+        warnings.append(f"{int(rep.sum())} repeated arcs summed, first ({show(f // nn)} -> {show(f % nn)})")
+    w = np.bincount(inv.ravel(), weights=w, minlength=uk.shape[0])
+    u, v = uk // nn, uk % nn
+    zero = w == 0
+    if zero.any():
+        f = int(np.argmax(zero))
+        warnings.append(f"{int(zero.sum())} arcs of weight 0 dropped, first ({show(u[f])} -> {show(v[f])})")
+        u, v, w = u[~zero], v[~zero], w[~zero]
+    return u.astype(np.int64), v.astype(np.int64), np.asarray(w, np.float64), warnings
+
+
+def _read_csv(data: bytes, header: bool | None, signed: bool = False, directed: bool = False) -> GraphData:
     text = data.decode("utf-8-sig", "replace")
     src: list[str] = []
     dst: list[str] = []
@@ -435,6 +473,9 @@ def _read_csv(data: bytes, header: bool | None, signed: bool = False) -> GraphDa
                         f"first on line {int(lines[np.argmax(zero)])}")
     keep = ~(loop | zero)
     a, b, w, lines = a[keep], b[keep], w[keep], lines[keep]
+    if directed:
+        u, v, w, warn = _arcs(a, b, w, lambda i: _show_id(node_ids, base, int(i)))
+        return GraphData(n=n, u=u, v=v, w=w, node_ids=node_ids, base=base, warnings=warnings + warn)
     u, v = np.minimum(a, b), np.maximum(a, b)
     nn = np.int64(max(n, 1))
     key = u * nn + v

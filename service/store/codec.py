@@ -13,6 +13,7 @@ import json
 import numpy as np
 import zstandard
 
+from sparsewire.arcs import ArcGraph, ArcStore
 from sparsewire.engine.batch import Run
 from sparsewire.engine.congestion import EdgeLoads
 from sparsewire.engine.dyngraph import DynamicGraph
@@ -50,9 +51,16 @@ def _unpack(blob: bytes) -> dict[str, np.ndarray]:
     return out
 
 
-def encode_snapshot(s: Sparsifier, ids: IdMap, negative_keys: np.ndarray | None = None) -> bytes:
+def encode_snapshot(s: Sparsifier | ArcStore, ids: IdMap, negative_keys: np.ndarray | None = None) -> bytes:
     """G and H with every neighbour order, the RNG update counter, parameters and the id map; for a signed
-    graph also the keys of its negative edges."""
+    graph also the keys of its negative edges.  A directed graph (:class:`ArcStore`) stores its arcs instead
+    (``arc_u``, ``arc_v``, ``arc_w``, in insertion order) and no H."""
+    if isinstance(s, ArcStore):
+        header = {"n": s.n, "next_uid": s.next_uid, "params": s.params.to_dict(), "ids": ids.to_state(),
+                  "directed": True, "signed": s.signed}
+        keys = np.fromiter(s.graph.arcs.keys(), np.int64, s.graph.m)
+        return _pack({"header": np.frombuffer(json.dumps(header).encode(), np.uint8), "arc_u": keys >> 32,
+                      "arc_v": keys & 0xFFFFFFFF, "arc_w": np.fromiter(s.graph.arcs.values(), np.float64, s.graph.m)})
     gd, gn, gw = s.graph.lists()
     hd, hn, hw = s.sparsifier.lists()
     header = {"n": s.n, "next_uid": s.next_uid, "params": s.params.to_dict(), "ids": ids.to_state()}
@@ -66,12 +74,17 @@ def encode_snapshot(s: Sparsifier, ids: IdMap, negative_keys: np.ndarray | None 
     return _pack(arrays)
 
 
-def decode_snapshot(blob: bytes, *, backend: str) -> tuple[Sparsifier, IdMap, np.ndarray | None]:
-    """Inverse of :func:`encode_snapshot`: the sparsifier, the id map and the negative-edge keys (None when the
-    snapshot has none: an unsigned graph)."""
+def decode_snapshot(blob: bytes, *, backend: str) -> tuple[Sparsifier | ArcStore, IdMap, np.ndarray | None]:
+    """Inverse of :func:`encode_snapshot`: the sparsifier (or arc store), the id map and the negative-edge keys
+    (None when the snapshot has none: an unsigned or a directed graph)."""
     a = _unpack(blob)
     header = json.loads(a["header"].tobytes().decode())
     n = int(header["n"])
+    if header.get("directed"):
+        arcs = ArcGraph.from_arcs(n, a["arc_u"], a["arc_v"], a["arc_w"])
+        store = ArcStore(arcs, SparsifierParams(**header["params"]), signed=bool(header["signed"]),
+                         next_uid=int(header["next_uid"]))
+        return store, IdMap.from_state(header["ids"]), None
     g = DynamicGraph.from_lists(n, a["g_deg"], a["g_nbr"], a["g_wt"])
     h = DynamicGraph.from_lists(n, a["h_deg"], a["h_nbr"], a["h_wt"])
     loads = EdgeLoads.from_items(a["load_keys"], a["load_vals"]) if "load_keys" in a else None

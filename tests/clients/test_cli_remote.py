@@ -44,6 +44,21 @@ def test_load_export_round_trip_real_graph(server, graph_name: str, tmp_path: Pa
     assert back.n == src.n and _edges(back) == _edges(src)
 
 
+def test_load_directed_signed_csv_and_info(server, graph_name: str, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    src = tmp_path / "arcs.csv"
+    src.write_text("source,target,weight\n1,2,-1.5\n2,1,2\n2,3,1\n")
+    code, out, err = _run(capsys, "load", graph_name, str(src), "--create", "--directed", "--signed",
+                          "--url", server.url)
+    assert code == 0, err
+    assert "3 edges, directed: no sparsifier" in out
+    code, out, _ = _run(capsys, "info", "--url", server.url)
+    assert code == 0 and any(line.startswith(graph_name) and line.endswith("directed") for line in out.splitlines())
+    exported = tmp_path / "back.csv"
+    code, _, err = _run(capsys, "export", graph_name, "--format", "csv", "-o", str(exported), "--url", server.url)
+    assert code == 0, err
+    assert _edges(read_graph(exported, directed=True, signed=True)) == {(1, 2): -1.5, (2, 1): 2.0, (2, 3): 1.0}
+
+
 def test_load_export_round_trip_weighted_csv(server, graph_name: str, tmp_path: Path, capsys) -> None:  # noqa: ANN001
     src_file = tmp_path / "grid.csv"
     src_file.write_bytes(grid_csv(9, 7))

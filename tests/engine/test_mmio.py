@@ -217,3 +217,26 @@ def test_fmt_auto_and_explicit() -> None:
     assert read_graph(data, fmt="mtx").m == 1
     with pytest.raises(ValueError):
         read_graph(data, fmt="xml")
+
+
+# ------------------------------------------------------------------------------------------- directed
+def test_csv_directed_keeps_both_arcs_and_sums_repeats() -> None:
+    g = read_graph(b"source,target,weight\n10,20,2\n20,10,3\n10,20,0.5\n30,30,1\n20,30,-1\n30,20,1\n",
+                   directed=True, signed=True)
+    ext = [(g.external_id(a), g.external_id(b), w) for a, b, w in _edges(g)]
+    assert ext == [(10, 20, 2.5), (20, 10, 3.0), (20, 30, -1.0), (30, 20, 1.0)]
+    assert any("repeated arcs summed" in w for w in g.warnings) and any("self-loop" in w for w in g.warnings)
+    # the same data read undirected: one edge per pair
+    und = read_graph(b"10,20,2\n20,10,3\n", directed=False)
+    assert _edges(und) == [(0, 1, 5.0)]
+
+
+def test_mm_directed_entry_ij_is_arc_j_to_i() -> None:
+    g = read_graph(_mm("2 1 1.5\n1 2 4\n3 1 2"), directed=True)
+    assert _edges(g) == [(0, 1, 1.5), (0, 2, 2.0), (1, 0, 4.0)]  # A[2,1] = arc 1 -> 2 (0-based 0 -> 1)
+    sym = read_graph(_mm("2 1 1.5\n4 3 2", sym="symmetric"), directed=True)
+    assert _edges(sym) == [(0, 1, 1.5), (1, 0, 1.5), (2, 3, 2.0), (3, 2, 2.0)]
+    skew = read_graph(_mm("2 1 1.5", sym="skew-symmetric"), directed=True, signed=True)
+    assert _edges(skew) == [(0, 1, 1.5), (1, 0, -1.5)]
+    cancel = read_graph(_mm("2 1 1\n2 1 -1\n3 1 2"), directed=True, signed=True)
+    assert _edges(cancel) == [(0, 2, 2.0)] and any("weight 0 dropped" in w for w in cancel.warnings)
