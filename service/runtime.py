@@ -60,6 +60,8 @@ from sparsewire.store.redis_store import GraphStore
 OP_KINDS = {"insert": INSERT, "delete": DELETE}
 #: Most batches written in one Redis transaction (one fsync).
 _GROUP_COMMIT = 64
+#: Most queued batches the writer applies in one worker-thread call.
+_GROUP_APPLY = 8
 #: Idempotency records of recently committed batches kept in memory (answers without a Redis read): at most this
 #: many, and this many bytes of stored replies.
 RECENT_KEYS = 4096
@@ -72,6 +74,18 @@ class KeyPrefetch:
 
     keys_durable: int
     reply: asyncio.Future[bytes | None]
+
+
+@dataclass
+class _Job:
+    """A batch waiting for the graph's writer; ``accepted`` gets the awaitable of its reply."""
+
+    ops: OpColumns
+    key: str | None
+    request_hash: str | None
+    prefetched: KeyPrefetch | None
+    started: float
+    accepted: asyncio.Future[Awaitable[str]]
 
 
 @dataclass
@@ -143,6 +157,8 @@ class GraphRuntime:
         self.durable_seq = seq
         self._pending: deque[_Commit] = deque()
         self._committer: asyncio.Task[None] | None = None
+        self._jobs: deque[_Job] = deque()
+        self._writer: asyncio.Task[None] | None = None
         #: Idempotency-Key -> (request hash, commit future, reply) of batches queued but not yet durable
         self._inflight_keys: dict[str, tuple[str | None, asyncio.Future[None], str]] = {}
         #: stored records of the keyed batches this process made durable last (newest last), and their count
@@ -245,52 +261,128 @@ class GraphRuntime:
         """Apply one batch and queue its commit; returns an awaitable of the reply (done once the batch is durable,
         or raising :class:`StoreUnavailableError`).
 
-        The writer lock covers validation, the engine and the queueing, not the commit: the next batch's engine
-        work overlaps this one's Redis round trip and fsync, and batches that queue up meanwhile share one
+        Batches queue in call order for the graph's writer (:meth:`_write_loop`), which applies the batches
+        waiting back to back in one worker-thread call: the engine does not wait for the event loop between
+        them.  The writer lock covers validation, the engine and the queueing, not the commit: the next batches'
+        engine work overlaps this one's Redis round trip and fsync, and batches that queue up meanwhile share one
         transaction (group commit).  Nothing is acknowledged before it is durable, readers only see durable
         states, and the log only ever receives the batch right after the durable one (see :meth:`_commit_loop`).
         """
-        started = time.perf_counter()
-        async with self.lock:
-            self._check_alive()
-            if self._ahead_of_redis():
-                await self._settle()
-                await self.reload()
-            if idempotency_key:
-                early = await self._idempotent(idempotency_key, request_hash, prefetched)
+        self._check_alive()
+        job = _Job(ops, idempotency_key, request_hash, prefetched, time.perf_counter(),
+                   asyncio.get_running_loop().create_future())
+        self._jobs.append(job)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_loop())
+        return await job.accepted
+
+    async def _write_loop(self) -> None:
+        """Apply queued batches in order, as many per worker-thread call as are waiting (up to
+        :data:`_GROUP_APPLY`), until the queue is empty."""
+        loop = asyncio.get_running_loop()
+        while self._jobs:
+            async with self.lock:
+                try:
+                    self._check_alive()
+                    if self._ahead_of_redis():
+                        await self._settle()
+                        await self.reload()
+                    group = await self._take_group()
+                except Exception as exc:  # deleted, or Redis down while reloading: every queued batch fails
+                    while self._jobs:
+                        _reject(self._jobs.popleft(), exc)
+                    continue
+                if not group:
+                    continue
+                self.sparsifier.max_vertices = self.settings.max_graph_nodes
+                try:
+                    outcomes = await loop.run_in_executor(self.executor, self._apply_group, group, self.seq)
+                except BaseException as exc:  # cancelled while the engine ran: reload before the next batch
+                    self.stale = True
+                    for job in group:
+                        _reject(job, exc)
+                    raise
+                try:
+                    self._settle_group(group, outcomes)
+                except Exception as exc:  # a bug here must not leave callers waiting forever
+                    self.stale = True
+                    for job in group:
+                        _reject(job, exc)
+
+    async def _take_group(self) -> list[_Job]:
+        """The next batches to apply: queued ones, in order, minus those answered from an idempotency record;
+        stops before a key already in the group (its second use must see the first one's reply)."""
+        group: list[_Job] = []
+        keys: set[str] = set()
+        while self._jobs and len(group) < _GROUP_APPLY:
+            job = self._jobs[0]
+            if job.accepted.done():  # its caller is gone: never applied
+                self._jobs.popleft()
+                continue
+            if job.key:
+                if job.key in keys:
+                    break
+                try:
+                    early = await self._idempotent(job.key, job.request_hash, job.prefetched)
+                except Exception as exc:
+                    _reject(self._jobs.popleft(), exc)
+                    continue
                 if early is not None:
-                    return early
+                    self._jobs.popleft()
+                    _accept(job, early)
+                    continue
+                keys.add(job.key)
+            group.append(self._jobs.popleft())
+        return group
+
+    def _apply_group(self, group: list[_Job], seq: int) -> list[tuple[Any, ...]]:
+        """Worker thread: each batch of ``group`` in order as batch ``seq + 1, ...``; per batch ``("ok", batch,
+        result, reply, compact, fields)``, ``("rejected", error)`` (nothing changed) or ``("broken", error)``
+        (the engine may have changed: the rest of the group is not run)."""
+        out: list[tuple[Any, ...]] = []
+        for job in group:
             ids_before = len(self.ids.names)
             try:
-                batch = self._to_batch(ops)
-            except InvalidInputError:
+                batch = self._to_batch(job.ops)
+                result, (reply, compact), fields = self._engine_apply(batch, ids_before, seq + 1)
+            except (InvalidInputError, TooLargeError) as exc:  # refused before anything changed
                 self.ids.rollback(ids_before)
-                raise
-            loop = asyncio.get_running_loop()
-            self.sparsifier.max_vertices = self.settings.max_graph_nodes
-            try:
-                result, (reply, compact), fields = await loop.run_in_executor(self.executor, self._engine_apply, batch,
-                                                                   ids_before, self.seq + 1)
-            except InvalidInputError:  # rejected before anything changed
-                self.ids.rollback(ids_before)
-                raise
-            except BaseException:  # anything else may have left the engine changed: reload before the next batch
+                out.append(("rejected", exc))
+                continue
+            except Exception as exc:
+                out.append(("broken", exc))
+                break
+            seq += 1
+            out.append(("ok", batch, result, reply, compact, fields))
+        return out
+
+    def _settle_group(self, group: list[_Job], outcomes: list[tuple[Any, ...]]) -> None:
+        """Back on the event loop: number and queue the commits of the applied batches, answer the others."""
+        for k, (job, outcome) in enumerate(zip(group, outcomes, strict=False)):
+            kind = outcome[0]
+            if kind == "rejected":
+                _reject(job, outcome[1])
+            elif kind == "broken":  # anything else may have left the engine changed: reload before the next batch
                 self.stale = True
-                raise
-            if self.stale:
+                _reject(job, outcome[1])
+                self._jobs.extendleft(reversed(group[k + 1:]))  # not run: applied after the reload
+            elif self.stale:
                 # a queued commit failed while the engine ran: memory holds batches Redis never got, so this one
                 # cannot be committed after them; the next batch reloads the durable state first
                 self.metrics.batches.labels("store_error").inc()
-                raise StoreUnavailableError(f"Redis failed a commit of graph {self.name!r} while this batch was "
-                                            "applied; nothing of it was stored, retry it")
-            self.seq += 1
-            record = (idempotency_key, f"{request_hash}\n{compact}".encode()) if idempotency_key else None
-            done = self._queue_commit(self.seq, fields, record, idempotency_key)
-            if idempotency_key:
-                self._inflight_keys[idempotency_key] = (request_hash, done, reply)
-            self.ops_since_snapshot += len(batch)
-            self._count(batch, result)
-        return self._acknowledge(done, reply, idempotency_key, started)
+                _reject(job, StoreUnavailableError(f"Redis failed a commit of graph {self.name!r} while this batch "
+                                                   "was applied; nothing of it was stored, retry it"))
+            else:
+                _, batch, result, reply, compact, fields = outcome
+                self.seq += 1
+                key = job.key
+                record = (key, f"{job.request_hash}\n{compact}".encode()) if key else None
+                done = self._queue_commit(self.seq, fields, record, key)
+                if key:
+                    self._inflight_keys[key] = (job.request_hash, done, reply)
+                self.ops_since_snapshot += len(batch)
+                self._count(batch, result)
+                _accept(job, self._acknowledge(done, reply, key, job.started))
 
     def _engine_apply(self, batch: EdgeBatch, ids_before: int,
                       seq: int) -> tuple[BatchResult, tuple[str, str], dict[str, Any]]:
@@ -657,6 +749,21 @@ class GraphRuntime:
 def _consume_exception(fut: asyncio.Future[Any]) -> None:
     if not fut.cancelled():
         fut.exception()
+
+
+def _accept(job: _Job, reply: Awaitable[str]) -> None:
+    """Hand ``reply`` to the batch's caller; if the caller is gone, still run it (the batch was applied: its
+    commit's bookkeeping must happen)."""
+    if job.accepted.done():
+        task = asyncio.ensure_future(reply)
+        task.add_done_callback(_consume_exception)
+    else:
+        job.accepted.set_result(reply)
+
+
+def _reject(job: _Job, exc: BaseException) -> None:
+    if not job.accepted.done():
+        job.accepted.set_exception(exc)
 
 
 def _ids_with(ids: IdMap, fields: dict[bytes, bytes]) -> IdMap:
