@@ -38,6 +38,8 @@ class Registry:
         self.settings = settings
         self.metrics = metrics
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="engine")
+        #: id mapping and reply encoding beside the engine threads (never wait on anything: no deadlock)
+        self.helpers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="encode")
         self.graphs: dict[str, GraphRuntime] = {}
         self.ready = False
         #: graphs stored in Redis but not loaded yet (start-up recovery runs while the server already answers)
@@ -49,7 +51,8 @@ class Registry:
         self._create_lock = asyncio.Lock()
 
     def _deps(self) -> dict[str, Any]:
-        return {"settings": self.settings, "metrics": self.metrics, "executor": self.executor}
+        return {"settings": self.settings, "metrics": self.metrics, "executor": self.executor,
+                "helpers": self.helpers}
 
     async def list_stored(self) -> None:
         """Mark every graph stored in Redis as pending recovery (before the server answers: until
@@ -131,3 +134,4 @@ class Registry:
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
+        self.helpers.shutdown(wait=True, cancel_futures=True)

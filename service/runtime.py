@@ -140,7 +140,8 @@ class GraphRuntime:
     """One stored graph: its sparsifier, id map and sequence number, guarded by one writer lock."""
 
     def __init__(self, name: str, info: dict[str, Any], sparsifier: Sparsifier | ArcStore, ids: IdMap, seq: int, *,
-                 store: GraphStore, settings: Settings, metrics: Metrics, executor: ThreadPoolExecutor) -> None:
+                 store: GraphStore, settings: Settings, metrics: Metrics, executor: ThreadPoolExecutor,
+                 helpers: ThreadPoolExecutor | None = None) -> None:
         self.name = name
         self.info = info
         self.sparsifier = sparsifier
@@ -150,6 +151,8 @@ class GraphRuntime:
         self.settings = settings
         self.metrics = metrics
         self.executor = executor
+        #: threads that map ids and encode replies beside the engine thread (see :meth:`_apply_group`)
+        self.helpers = helpers
         self.lock = asyncio.Lock()
         self.ops_since_snapshot = 0
         self.stale = False
@@ -240,7 +243,7 @@ class GraphRuntime:
         if meta is None:
             raise NotFoundError(f"graph {self.name!r} not found")
         fresh = GraphRuntime.empty(self.name, meta["info"], store=self.store, settings=self.settings,
-                                   metrics=self.metrics, executor=self.executor)
+                                   metrics=self.metrics, executor=self.executor, helpers=self.helpers)
         await fresh._restore(meta)
         self.sparsifier, self.ids, self.seq, self.stale = fresh.sparsifier, fresh.ids, fresh.seq, False
         self.signed = fresh.signed
@@ -297,11 +300,13 @@ class GraphRuntime:
                 self.sparsifier.max_vertices = self.settings.max_graph_nodes
                 try:
                     outcomes = await loop.run_in_executor(self.executor, self._apply_group, group, self.seq)
-                except BaseException as exc:  # cancelled while the engine ran: reload before the next batch
+                except BaseException as exc:  # cancelled, or a bug: the engine may have changed; reload first
                     self.stale = True
                     for job in group:
                         _reject(job, exc)
-                    raise
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    continue
                 try:
                     self._settle_group(group, outcomes)
                 except Exception as exc:  # a bug here must not leave callers waiting forever
@@ -338,23 +343,89 @@ class GraphRuntime:
     def _apply_group(self, group: list[_Job], seq: int) -> list[tuple[Any, ...]]:
         """Worker thread: each batch of ``group`` in order as batch ``seq + 1, ...``; per batch ``("ok", batch,
         result, reply, compact, fields)``, ``("rejected", error)`` (nothing changed) or ``("broken", error)``
-        (the engine may have changed: the rest of the group is not run)."""
+        (the engine may have changed: the rest of the group is not run).
+
+        With a helper pool (and no signs to keep), the batches are software-pipelined: while the engine applies
+        batch i, a helper thread maps the ids of batch i + 1 and encodes the reply and log entry of batch i - 1,
+        so the engine thread runs engine work back to back.  Ids only grow in batch order (a batch's ids are
+        mapped after the previous batch's), and a batch the engine refuses rolls its ids back only after the next
+        batch's mapping finished, which is then redone.
+        """
+        if self.helpers is None or self.signed is not None or len(group) == 1:
+            return self._apply_serial(group, seq)
+        helpers = self.helpers
+        out: list[tuple[Any, ...]] = []
+        prepared = helpers.submit(self._prepare, group[0])
+        for i in range(len(group)):
+            ids_before, ids_after, batch, error = prepared.result()
+            following = helpers.submit(self._prepare, group[i + 1]) if i + 1 < len(group) else None
+            if error is None:
+                try:
+                    result, extra = self._engine_step(batch)
+                except (InvalidInputError, TooLargeError) as exc:  # refused before anything changed
+                    error = exc
+                    if following is not None:  # the next batch's ids were mapped after ours: map them again
+                        following.result()
+                        self.ids.rollback(ids_before)
+                        following = helpers.submit(self._prepare, group[i + 1])
+                    else:
+                        self.ids.rollback(ids_before)
+                except Exception as exc:
+                    out.append(("broken", exc))
+                    if following is not None:
+                        following.result()  # let it finish before anything else touches the ids
+                    break
+            if error is not None:
+                out.append(("rejected", error))
+            else:
+                seq += 1
+                encoded = helpers.submit(self._encode, batch, result, extra, ids_before, ids_after, seq)
+                out.append(("ok", batch, result, encoded))
+            if following is None:
+                break
+            prepared = following
+        for k, o in enumerate(out):
+            if o[0] == "ok":
+                reply, compact, fields = o[3].result()
+                out[k] = ("ok", o[1], o[2], reply, compact, fields)
+        return out
+
+    def _apply_serial(self, group: list[_Job], seq: int) -> list[tuple[Any, ...]]:
         out: list[tuple[Any, ...]] = []
         for job in group:
-            ids_before = len(self.ids.names)
-            try:
-                batch = self._to_batch(job.ops)
-                result, (reply, compact), fields = self._engine_apply(batch, ids_before, seq + 1)
-            except (InvalidInputError, TooLargeError) as exc:  # refused before anything changed
-                self.ids.rollback(ids_before)
-                out.append(("rejected", exc))
-                continue
-            except Exception as exc:
-                out.append(("broken", exc))
+            outcome = self._apply_one(job, seq + 1)
+            out.append(outcome)
+            if outcome[0] == "broken":
                 break
-            seq += 1
-            out.append(("ok", batch, result, reply, compact, fields))
+            if outcome[0] == "ok":
+                seq += 1
         return out
+
+    def _apply_one(self, job: _Job, seq: int) -> tuple[Any, ...]:
+        """One batch as batch ``seq``, in this thread: ids, engine, encoding."""
+        ids_before, ids_after, batch, error = self._prepare(job)
+        if error is not None:
+            return ("rejected", error)
+        try:
+            result, extra = self._engine_step(batch)
+        except (InvalidInputError, TooLargeError) as exc:  # refused before anything changed
+            self.ids.rollback(ids_before)
+            return ("rejected", exc)
+        except Exception as exc:
+            return ("broken", exc)
+        reply, compact, fields = self._encode(batch, result, extra, ids_before, ids_after, seq)
+        return ("ok", batch, result, reply, compact, fields)
+
+    def _prepare(self, job: _Job) -> tuple[int, int, EdgeBatch | None, Exception | None]:
+        """Map a batch's ids (creating new string ids): ``(ids before, ids after, batch, None)``, or with the
+        error and the ids rolled back."""
+        ids_before = len(self.ids.names)
+        try:
+            batch = self._to_batch(job.ops)
+        except (InvalidInputError, TooLargeError) as exc:
+            self.ids.rollback(ids_before)
+            return ids_before, ids_before, None, exc
+        return ids_before, len(self.ids.names), batch, None
 
     def _settle_group(self, group: list[_Job], outcomes: list[tuple[Any, ...]]) -> None:
         """Back on the event loop: number and queue the commits of the applied batches, answer the others."""
@@ -384,28 +455,34 @@ class GraphRuntime:
                 self._count(batch, result)
                 _accept(job, self._acknowledge(done, reply, key, job.started))
 
-    def _engine_apply(self, batch: EdgeBatch, ids_before: int,
-                      seq: int) -> tuple[BatchResult, tuple[str, str], dict[str, Any]]:
-        """A batch's work in a worker thread: the engine, then the reply and the log entry it will have as batch
-        ``seq`` (encoded here, off the event loop).  A signed graph also updates its signs and balance, with the
-        log fields they need (``signs``; ``balance`` when the verdict changed)."""
+    def _engine_step(self, batch: EdgeBatch) -> tuple[BatchResult, dict[str, Any]]:
+        """The engine's part of a batch (worker thread): the size limit, the engine; on a signed graph also its
+        signs and balance, with the log fields they need (``signs``; ``balance`` when the verdict changed)."""
+        inserts = int((batch.kind == INSERT).sum())
+        if self.sparsifier.graph.m + inserts > self.settings.max_graph_edges:
+            raise TooLargeError(f"graph would exceed {self.settings.max_graph_edges} edges")
         extra: dict[str, Any] = {}
         if self.signed is None:
-            result = self.sparsifier.apply(batch)
-        else:
-            s = self.sparsifier
-            plan = self.signed.plan(batch, s.graph, max(s.max_vertices, s.graph.n))
-            result = s.apply(plan.batch)
-            changed = self.signed.commit(plan, batch, result, s.graph)
-            extra["signs"] = codec.encode_signs(plan.set_negative, plan.clear)
-            if changed:
-                extra["balance"] = json.dumps(self.signed.event(self.ids.to_external, s.graph.n),
-                                              separators=(",", ":"))
+            return self.sparsifier.apply(batch), extra
+        s = self.sparsifier
+        plan = self.signed.plan(batch, s.graph, max(s.max_vertices, s.graph.n))
+        result = s.apply(plan.batch)
+        changed = self.signed.commit(plan, batch, result, s.graph)
+        extra["signs"] = codec.encode_signs(plan.set_negative, plan.clear)
+        if changed:
+            extra["balance"] = json.dumps(self.signed.event(self.ids.to_external, s.graph.n), separators=(",", ":"))
+        return result, extra
+
+    def _encode(self, batch: EdgeBatch, result: BatchResult, extra: dict[str, Any], ids_before: int,
+                ids_after: int, seq: int) -> tuple[str, str, dict[str, Any]]:
+        """The reply (full and compact) and the log entry of an applied batch as batch ``seq``; ``ids_before`` ..
+        ``ids_after`` are the string ids it created."""
         delta = json.dumps(self.delta_json(result.delta), separators=(",", ":"))
         fields = {"type": "batch", "seq": seq, "n_ops": len(batch), "first_uid": result.first_uid, "delta": delta,
-                  "runs": codec.encode_runs(result.runs), "new_ids": json.dumps(self.ids.names[ids_before:]),
+                  "runs": codec.encode_runs(result.runs), "new_ids": json.dumps(self.ids.names[ids_before:ids_after]),
                   **extra}
-        return result, self._reply(result, seq, delta), fields
+        reply, compact = self._reply(result, seq, delta)
+        return reply, compact, fields
 
     def signed_weights(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Edge weights as users see them: with their signs on a signed graph."""
@@ -541,9 +618,6 @@ class GraphRuntime:
             shown = ", ".join(f"op {b['index']}: {b['error']}" for b in bad[:5])
             more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
             raise InvalidBatchError(f"{len(bad)} invalid operation(s): {shown}{more}", details=bad)
-        inserts = int((kinds == INSERT).sum())
-        if self.sparsifier.graph.m + inserts > self.settings.max_graph_edges:
-            raise TooLargeError(f"graph would exceed {self.settings.max_graph_edges} edges")
         return EdgeBatch(kinds, us, vs, ws)
 
     @staticmethod

@@ -113,3 +113,52 @@ async def test_replay_from_redis_is_byte_identical(runtime) -> None:  # noqa: AN
     again = await (await fresh.submit(ops, idempotency_key="k9", request_hash=ops.fingerprint()))
     assert again == first
     assert await log_seqs(store, rt.name) == [1, 2]
+
+
+async def test_refused_batch_inside_a_pipelined_group(redis_url: str, graph_name: str) -> None:
+    """Queued batches are applied as one group, ids of batch i + 1 mapped while the engine applies batch i: a
+    batch the engine refuses (a self-loop) in the middle rolls back its new string ids after the next batch
+    mapped its own, which are then mapped again.  Every later batch sees the right ids, and the log replays to
+    the same id map and graph."""
+    redis = Redis.from_url(redis_url)
+    store = GraphStore(redis)
+    registry = Registry(store, Settings(), Metrics("cpu"))
+    try:
+        rt = await registry.create(graph_name, directed=False, signed=False, node_ids="str",
+                                   params=SparsifierParams(K=10.0, walkers=32, steps=40, seed=1))
+
+        def ins(*pairs: tuple[str, str]) -> OpColumns:
+            return OpColumns(["insert"] * len(pairs), [a for a, _ in pairs], [b for _, b in pairs], [1.0] * len(pairs))
+
+        batches = [ins(("a", "b")), ins(("x", "c"), ("c", "c")), ins(("c", "d")), ins(("e", "a"), ("d", "e")),
+                   ins(("f", "f"))]
+        groups = []
+        real_group = rt._apply_group
+
+        def spy(group, seq):  # noqa: ANN001, ANN202
+            groups.append(len(group))
+            return real_group(group, seq)
+
+        rt._apply_group = spy
+        submitted = [asyncio.ensure_future(rt.submit(ops)) for ops in batches]
+        outcomes = []
+        for fut in submitted:
+            try:
+                outcomes.append((await (await fut))[:8])
+            except Exception as exc:  # noqa: BLE001
+                outcomes.append(type(exc).__name__)
+        assert groups == [5]  # one worker-thread call for the queued batches
+        assert outcomes == ['{"seq":1', "InvalidBatchError", '{"seq":2', '{"seq":3', "InvalidBatchError"]
+        assert rt.ids.names == ["a", "b", "c", "d", "e"]
+        g = rt.sparsifier.graph
+        ext = sorted(tuple(sorted(rt.ids.to_external([u, v]))) for u, v in zip(*g.edges()[:2], strict=True))
+        assert ext == [("a", "b"), ("a", "e"), ("c", "d"), ("d", "e")]
+        from sparsewire.runtime import GraphRuntime  # noqa: PLC0415
+
+        fresh = await GraphRuntime.load(rt.name, store, settings=rt.settings, metrics=rt.metrics,
+                                        executor=rt.executor)
+        assert fresh.ids.names == rt.ids.names and fresh.seq == 3
+        assert sorted(zip(*fresh.sparsifier.graph.edges()[:2], strict=True)) == sorted(zip(*g.edges()[:2], strict=True))
+    finally:
+        registry.close()
+        await redis.aclose()
