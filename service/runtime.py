@@ -1,8 +1,9 @@
 """Per-graph single writers: the only place where stored graphs change.
 
-``HTTP → validation → GraphRuntime.submit (one writer per graph: an asyncio lock) → engine in a worker thread →
-queued commit (batches waiting share one atomic, fsynced Redis transaction) → reply once durable``; subscribers
-read the committed log from Redis.  The next batch is applied while the previous one commits.  If a commit
+``HTTP → validation → GraphRuntime.submit (the graph's writer queue) → engine in a worker thread (the batches
+waiting, back to back, a helper thread mapping ids and encoding replies beside it) → queued commit (batches
+waiting share one atomic, fsynced Redis transaction) → reply once durable``; subscribers read the committed log
+from Redis.  The next batches are applied while the previous ones commit.  If a commit
 fails, the in-memory graph is ahead of what is durable: the batches applied on top of it fail too, and the state
 is reloaded from Redis before the next request.  Signed graphs also keep their edge signs and a live balance
 verdict (:mod:`sparsewire.signed_state`).  Directed graphs keep only their arcs (:mod:`sparsewire.arcs`): the same
