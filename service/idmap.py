@@ -23,11 +23,11 @@ class IdMap:
         self.names: list[str] = list(names)
         self.index: dict[str, int] = {s: i for i, s in enumerate(self.names)}
 
-    def to_internal(self, ids: Sequence[object], *, create: bool) -> tuple[np.ndarray, list[int]]:
+    def to_internal(self, ids: Sequence[object], *, create: bool | Sequence[bool]) -> tuple[np.ndarray, list[int]]:
         """Internal indices of ``ids`` and the positions of invalid ones (-1 there).
 
-        ``create`` adds unseen string ids (insertions); otherwise unseen ids map to -1 without being an error
-        (a deletion of an unknown vertex is an absent edge).
+        ``create`` (one flag, or one per id) adds unseen string ids (insertions); otherwise an unseen id maps to
+        :data:`MAX_VERTICES` without being an error (a deletion of an unknown vertex is an absent edge).
         """
         out = np.empty(len(ids), np.int64)
         bad: list[int] = []
@@ -47,6 +47,7 @@ class IdMap:
                     continue
                 out[i] = k
             return out, bad
+        creating = [create] * len(ids) if isinstance(create, bool) else create
         for i, x in enumerate(ids):
             if not isinstance(x, str) or not x:
                 out[i] = -1
@@ -54,7 +55,7 @@ class IdMap:
                 continue
             k = self.index.get(x)
             if k is None:
-                if not create:
+                if not creating[i]:
                     out[i] = MAX_VERTICES  # unknown: never an edge
                     continue
                 k = len(self.names)

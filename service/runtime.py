@@ -611,8 +611,17 @@ class GraphRuntime:
         if len(ops) > self.settings.max_ops_per_batch:
             raise TooLargeError(f"batch has {len(ops)} operations; the limit is {self.settings.max_ops_per_batch}")
         kinds = np.array([OP_KINDS.get(k, -1) for k in ops.op], np.int8)
-        us, bad_u = self.ids.to_internal(ops.u, create=True)
-        vs, bad_v = self.ids.to_internal(ops.v, create=True)
+        # only insertions create string ids: a deletion naming an unknown vertex is absent, and must not leave
+        # that vertex behind (it would appear, isolated, once a later insertion grows the graph past it)
+        inserting = (kinds != DELETE).tolist()
+        us, bad_u = self.ids.to_internal(ops.u, create=inserting)
+        vs, bad_v = self.ids.to_internal(ops.v, create=inserting)
+        unknown_u, unknown_v = us == MAX_VERTICES, vs == MAX_VERTICES
+        if unknown_u.any() or unknown_v.any():  # stand-ins past every vertex: never an edge, never created
+            spare = len(self.ids.names)
+            same = np.array([a == b for a, b in zip(ops.u, ops.v, strict=True)])
+            us[unknown_u] = spare
+            vs[unknown_v] = np.where(same[unknown_v], spare, spare + 1)
         ws = np.array(ops.w, np.float64)
         if bad_u or bad_v:
             bad = self._bad_ops(kinds, us, vs, ws, bad_u + bad_v)

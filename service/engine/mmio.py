@@ -110,6 +110,8 @@ def _gunzip(data: bytes, max_bytes: int | None) -> bytes:
             tail = d.flush()
             size += len(tail)
             out.append(tail)
+            if not d.eof:
+                raise ParseError("truncated gzip data: the body ends before the end of the compressed stream")
             rest = d.unused_data
     except zlib.error as exc:
         raise ParseError(f"corrupt gzip data: {exc}") from exc

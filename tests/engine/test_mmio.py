@@ -240,3 +240,10 @@ def test_mm_directed_entry_ij_is_arc_j_to_i() -> None:
     assert _edges(skew) == [(0, 1, 1.5), (1, 0, -1.5)]
     cancel = read_graph(_mm("2 1 1\n2 1 -1\n3 1 2"), directed=True, signed=True)
     assert _edges(cancel) == [(0, 2, 2.0)] and any("weight 0 dropped" in w for w in cancel.warnings)
+
+
+def test_truncated_gzip_is_refused() -> None:
+    whole = gzip.compress(b"0,1,1\n5,1234,25\n7,8,1\n")
+    assert read_graph(whole).m == 3
+    with pytest.raises(ParseError, match="truncated gzip"):
+        read_graph(whole[: len(whole) - 12])

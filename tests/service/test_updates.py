@@ -299,3 +299,22 @@ def shared_small(api: Api) -> str:
     name = "upd-shared-small"
     api.small_graph(name, 10, 10)
     return name
+
+
+def test_deleting_unknown_string_ids_creates_no_vertex(api: Api, graph_name: str) -> None:
+    """A deletion naming vertices never inserted is absent and leaves no vertex behind, also not once a later
+    insertion grows the graph (phantom isolated vertices in analyses before); the same pair as a self-loop is
+    still refused."""
+    api.create(graph_name, node_ids="str")
+    api.update(graph_name, [{"op": "insert", "u": "a", "v": "b"}])
+    r = api.update(graph_name, [{"op": "delete", "u": "ghost1", "v": "ghost2"},
+                                {"op": "delete", "u": "ghost1", "v": "a"},
+                                {"op": "insert", "u": "c", "v": "a"}])
+    assert [x["status"] for x in r["results"]] == ["absent", "absent", "applied"]
+    assert api.info(graph_name)["nodes"] == 3
+    api.update(graph_name, [{"op": "insert", "u": "p", "v": "q"}])
+    assert api.info(graph_name)["nodes"] == 5
+    balance = api.http.get(f"/v1/graphs/{graph_name}/analysis/balance").json()
+    assert sorted(balance["camp_plus"] + balance["camp_minus"]) == ["a", "b", "c", "p", "q"]
+    bad = api.http.post(f"/v1/graphs/{graph_name}/updates", json={"ops": [{"op": "delete", "u": "g", "v": "g"}]})
+    assert bad.status_code == 422 and "self-loop" in bad.text
