@@ -58,12 +58,13 @@ class ArcGraph:
     def has_edge(self, u: int, v: int) -> bool:
         return int(u) * int(_SHIFT) + int(v) in self.arcs
 
-    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Arcs ``(u, v, w)`` sorted by ``(u, v)``."""
+    def edges(self, *, sort: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Arcs ``(u, v, w)``, sorted by ``(u, v)`` or (``sort=False``) in insertion order."""
         keys = np.fromiter(self.arcs.keys(), np.int64, len(self.arcs))
         w = np.fromiter(self.arcs.values(), np.float64, len(self.arcs))
-        order = np.argsort(keys, kind="stable")
-        keys, w = keys[order], w[order]
+        if sort:
+            order = np.argsort(keys, kind="stable")
+            keys, w = keys[order], w[order]
         return keys // _SHIFT, keys % _SHIFT, w
 
     def components(self) -> int:

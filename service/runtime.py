@@ -183,6 +183,12 @@ class GraphRuntime:
         """A directed graph: arcs only, no sparsifier."""
         return bool(self.info.get("directed"))
 
+    def need_sparsifier(self, what: str) -> None:
+        """Raise :class:`ConflictError` (409) naming ``what`` when the graph keeps no sparsifier (directed)."""
+        if self.directed:
+            raise ConflictError(f"graph {self.name!r} is directed: no sparsifier is maintained, so it has no "
+                                f"{what}; GET .../edges returns its arcs, and the analyses take target=graph")
+
     @property
     def tracks_signs(self) -> bool:
         """An undirected signed graph: signs and balance kept beside the sparsifier of |w|."""

@@ -42,7 +42,7 @@ from sparsewire.analysis.perturbation import MAX_NODES as PERTURBATION_MAX_NODES
 from sparsewire.analysis.perturbation import suggest_perturbations
 from sparsewire.api.deps import GraphDep, require
 from sparsewire.api.schemas import ErrorBody
-from sparsewire.errors import ConflictError, InvalidInputError, TooLargeError
+from sparsewire.errors import InvalidInputError, TooLargeError
 from sparsewire.runtime import GraphRuntime
 
 router = APIRouter(tags=["analysis"])
@@ -531,8 +531,8 @@ def _stored_job(rt_name: str, target: Target, snap: tuple, run: Callable[[Signed
 
 async def _stored(request: Request, rt: GraphRuntime, target: Target, check: str, options: tuple,
                   run: Callable[[SignedGraph], Any]) -> Response:
-    if target == "sparsifier" and rt.directed:
-        raise ConflictError(f"graph {rt.name!r} is directed: no sparsifier is maintained; use target=graph")
+    if target == "sparsifier":
+        rt.need_sparsifier("target=sparsifier")
     cache = _cache_of(rt)
     key = (target, check, options)
     seq = rt.durable_seq  # an in-memory seq may still be committing (or fail and be reassigned)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sparsewire.api.deps import GraphDep, RegistryDep, SettingsDep, require
 from sparsewire.api.schemas import EdgeSnapshot, GraphCreate, GraphInfo, GraphList, Quality
 from sparsewire.engine.sparsifier import SparsifierParams
-from sparsewire.errors import ConflictError, InvalidInputError, RecoveringError, TooLargeError
+from sparsewire.errors import InvalidInputError, RecoveringError, TooLargeError
 
 router = APIRouter(prefix="/v1/graphs", tags=["graphs"])
 
@@ -82,15 +82,9 @@ def _edges_text(u: list, v: list, w: list, n: int, fmt: str, base: int = 1, dire
     return "\n".join(lines) + "\n"
 
 
-def _need_sparsifier(graph, what: str) -> None:  # noqa: ANN001
-    if graph.directed:
-        raise ConflictError(f"graph {graph.name!r} is directed: no sparsifier is maintained, so it has no {what}; "
-                            "GET .../edges returns its arcs")
-
-
 async def _snapshot(graph, which: str, fmt: str) -> Response | dict:  # noqa: ANN001
     if which == "sparsifier":
-        _need_sparsifier(graph, "sparsifier")
+        graph.need_sparsifier("sparsifier")
 
     def collect() -> tuple:
         g = graph.sparsifier.sparsifier if which == "sparsifier" else graph.sparsifier.graph
@@ -127,7 +121,7 @@ async def get_edges(graph: GraphDep, format: Literal["json", "mtx", "csv"] = "js
 async def get_quality(graph: GraphDep, settings: SettingsDep,
                       kappa: bool = Query(True, description="compute κ (can take minutes on large graphs)")) -> dict:
     """κ(L_G, L_H) by the spec recipe (1e-6 shift, λ_max of the pencil), density and component counts."""
-    _need_sparsifier(graph, "quality figures")
+    graph.need_sparsifier("quality figures")
     n = graph.sparsifier.n
     if kappa and n > settings.max_quality_nodes:
         raise TooLargeError(f"graph has {n} vertices; kappa is computed up to {settings.max_quality_nodes} "

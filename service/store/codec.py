@@ -58,9 +58,9 @@ def encode_snapshot(s: Sparsifier | ArcStore, ids: IdMap, negative_keys: np.ndar
     if isinstance(s, ArcStore):
         header = {"n": s.n, "next_uid": s.next_uid, "params": s.params.to_dict(), "ids": ids.to_state(),
                   "directed": True, "signed": s.signed}
-        keys = np.fromiter(s.graph.arcs.keys(), np.int64, s.graph.m)
-        return _pack({"header": np.frombuffer(json.dumps(header).encode(), np.uint8), "arc_u": keys >> 32,
-                      "arc_v": keys & 0xFFFFFFFF, "arc_w": np.fromiter(s.graph.arcs.values(), np.float64, s.graph.m)})
+        u, v, w = s.graph.edges(sort=False)
+        return _pack({"header": np.frombuffer(json.dumps(header).encode(), np.uint8), "arc_u": u, "arc_v": v,
+                      "arc_w": w})
     gd, gn, gw = s.graph.lists()
     hd, hn, hw = s.sparsifier.lists()
     header = {"n": s.n, "next_uid": s.next_uid, "params": s.params.to_dict(), "ids": ids.to_state()}
